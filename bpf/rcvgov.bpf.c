@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rcvgov observers: per-socket receive memory, rcvbuf inflation by
+ * tcp_clamp_window, coalesce overshoot, reader progress and lifecycle.
+ *
+ * Every program here is optional: userspace probes the running kernel's BTF,
+ * tries to load the first choice of each hook and disables (autoload=false)
+ * whatever this kernel cannot run, so one object serves 6.1 to 6.18+.
+ * The hook choices and their fallbacks (see docs/attach-paths.md):
+ *
+ *  coalesce overshoot: fexit tcp_try_coalesce sees rmem_alloc right after
+ *    the tail skb grew, the exact moment rmem_alloc passes rcvbuf.
+ *    Fallback: tp_btf tcp_probe compares rmem_alloc with rcvbuf once per
+ *    segment, which sees the overshoot one segment late.
+ *  inflation: tcp_clamp_window is inlined on most builds, so its caller
+ *    tcp_try_rmem_schedule is traced instead: any sk_rcvbuf rise between its
+ *    fentry and fexit is the clamp (nothing else on that path raises it).
+ *    Fallback: at every check point (tcp_probe, the autotuning tracepoints,
+ *    sock_recv_length, the iterator) a rise of sk_rcvbuf without a matching
+ *    rise of window_clamp is the clamp: autotuning always moves window_clamp
+ *    along with sk_rcvbuf, tcp_clamp_window never touches it.
+ *  autotuning: tp_btf tcp_rcvbuf_grow (6.16+) fires only when growth is
+ *    attempted; tcp_rcv_space_adjust fires on every read. Both serve as
+ *    check points so a rise is attributed close to where it happened.
+ *  reader progress: tp_btf sock_recv_length runs in the reader's context
+ *    after every recvmsg and also names the owning task. Fallback: the
+ *    receive queue is seen empty by tcp_probe or the iterator.
+ *  lifecycle: tp_btf inet_sock_set_state.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "rcvgov_abi.h"
+#include "core_fixes.bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define NSEC_PER_SEC 1000000000ULL
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader before load. */
+const volatile __u32 rl_events_per_sec = 20;
+/* tcp_probe does the overshoot check only without the fexit coalesce hook. */
+const volatile bool probe_checks_overshoot = true;
+/* Source reported for inflation seen by the fentry/fexit pair. */
+const volatile __u32 clamp_source = RCVGOV_SRC_FEXIT_TCP_TRY_RMEM_SCHEDULE;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct rcvgov_sock_state);
+} sk_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RCVGOV_STAT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u32 sk_rmem(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+}
+
+static __always_inline __u32 sk_rcvbuf(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_rcvbuf);
+}
+
+static __always_inline __u32 sk_unread(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+	return BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+}
+
+static __always_inline bool sk_is_tcp(const struct sock *sk)
+{
+	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == IPPROTO_TCP;
+}
+
+static __always_inline void fill_id(struct rcvgov_sock_id *id,
+				    const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	id->cookie = bpf_get_socket_cookie((void *)sk);
+	id->family = family;
+	id->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	id->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&id->saddr, sk,
+				   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&id->daddr, sk,
+				   __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)id->saddr, sk,
+				   __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)id->daddr, sk,
+				   __sk_common.skc_daddr);
+	}
+}
+
+/* Only call from process context: in softirq "current" is a bystander. */
+static __always_inline void set_task_owner(struct rcvgov_sock_state *st)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if ((st->flags & RCVGOV_F_OWNER_TASK) || !(pid_tgid >> 32))
+		return;
+	st->owner.pid = pid_tgid >> 32;
+	bpf_get_current_comm(st->owner.comm, sizeof(st->owner.comm));
+	st->flags |= RCVGOV_F_OWNER_TASK;
+}
+
+static __always_inline void init_state(struct rcvgov_sock_state *st,
+				       const struct sock *sk, __u64 now)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+
+	fill_id(&st->id, sk);
+	st->owner.cgroup_id = rcvgov_sk_cgroup_id(sk);
+	st->owner.netns_cookie = rcvgov_net_cookie(sk);
+	st->autotuned_rcvbuf = sk_rcvbuf(sk);
+	st->last_rcvbuf = st->autotuned_rcvbuf;
+	st->last_window_clamp = BPF_CORE_READ(tp, window_clamp);
+	st->last_empty_ns = now;
+	/* Data already queued when we first see it: its age is unknown. */
+	if (sk_unread(sk))
+		st->flags |= RCVGOV_F_AGE_LOWER;
+	if (st->id.family == AF_INET6)
+		st->flags |= RCVGOV_F_IPV6;
+}
+
+static __always_inline struct rcvgov_sock_state *get_state(const struct sock *sk,
+							   __u64 now)
+{
+	struct rcvgov_sock_state *st;
+
+	st = bpf_sk_storage_get(&sk_state, (void *)sk, 0, 0);
+	if (st)
+		return st;
+	st = bpf_sk_storage_get(&sk_state, (void *)sk, 0,
+				BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st) {
+		stat_inc(RCVGOV_STAT_STORAGE_FAIL);
+		return NULL;
+	}
+	init_state(st, sk, now);
+	return st;
+}
+
+/* A pathological socket must not starve the ring buffer for the others. */
+static __always_inline bool rl_allow(struct rcvgov_sock_state *st, __u64 now)
+{
+	if (now - st->rl_window_ns >= NSEC_PER_SEC) {
+		st->rl_window_ns = now;
+		st->rl_count = 0;
+	}
+	if (st->rl_count >= rl_events_per_sec) {
+		stat_inc(RCVGOV_STAT_EV_RATELIMITED);
+		return false;
+	}
+	st->rl_count++;
+	return true;
+}
+
+static __always_inline void emit(const struct rcvgov_sock_state *st,
+				 const struct sock *sk, __u32 type,
+				 __u32 source, __u64 now, __u32 before,
+				 __u32 after)
+{
+	struct rcvgov_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(RCVGOV_STAT_EV_DROPPED);
+		return;
+	}
+	e->type = type;
+	e->source = source;
+	e->ts_ns = now;
+	e->id = st->id;
+	e->owner = st->owner;
+	e->inflation_bytes = st->inflation_bytes;
+	e->rmem_alloc = sk_rmem(sk);
+	e->rcvbuf_before = before;
+	e->rcvbuf_after = after;
+	e->autotuned_rcvbuf = st->autotuned_rcvbuf;
+	e->inflations = st->inflations;
+	e->overshoots = st->overshoots;
+	e->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(
+		(const struct tcp_sock *)sk, rx_opt.rcv_wscale);
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(RCVGOV_STAT_EV_SUBMITTED);
+}
+
+static __always_inline void record_inflation(struct rcvgov_sock_state *st,
+					     const struct sock *sk,
+					     __u32 before, __u32 after,
+					     __u32 source, __u64 now)
+{
+	st->inflations++;
+	st->inflation_bytes += after - before;
+	stat_inc(RCVGOV_STAT_INFLATIONS);
+	if (rl_allow(st, now))
+		emit(st, sk, RCVGOV_EV_INFLATION, source, now, before, after);
+}
+
+/*
+ * Attribute any sk_rcvbuf change since the last check: autotuning moves
+ * window_clamp with sk_rcvbuf, tcp_clamp_window does not.
+ */
+static __always_inline void check_rcvbuf(struct rcvgov_sock_state *st,
+					 const struct sock *sk, __u32 source,
+					 __u64 now)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u32 cur = sk_rcvbuf(sk);
+	__u32 clamp = BPF_CORE_READ(tp, window_clamp);
+
+	if (cur > st->last_rcvbuf) {
+		if (clamp > st->last_window_clamp) {
+			st->autotuned_rcvbuf = cur;
+			st->autotune_grows++;
+			stat_inc(RCVGOV_STAT_AUTOTUNE_GROWS);
+		} else {
+			record_inflation(st, sk, st->last_rcvbuf, cur, source,
+					 now);
+		}
+	} else if (cur < st->autotuned_rcvbuf) {
+		/* SO_RCVBUF or a shrink: the limit is whatever is set now. */
+		st->autotuned_rcvbuf = cur;
+	}
+	st->last_rcvbuf = cur;
+	st->last_window_clamp = clamp;
+}
+
+static __always_inline void check_overshoot(struct rcvgov_sock_state *st,
+					    const struct sock *sk,
+					    __u32 source, __u64 now)
+{
+	__u32 rmem = sk_rmem(sk);
+	__u32 rcvbuf = sk_rcvbuf(sk);
+
+	if (rmem <= rcvbuf)
+		return;
+	st->overshoots++;
+	if (rmem - rcvbuf > st->max_overshoot)
+		st->max_overshoot = rmem - rcvbuf;
+	stat_inc(RCVGOV_STAT_OVERSHOOTS);
+	if (rl_allow(st, now))
+		emit(st, sk, RCVGOV_EV_OVERSHOOT, source, now, rcvbuf, rcvbuf);
+}
+
+static __always_inline void note_queue(struct rcvgov_sock_state *st,
+				       const struct sock *sk, __u64 now)
+{
+	if (!sk_unread(sk)) {
+		st->last_empty_ns = now;
+		st->flags &= ~RCVGOV_F_AGE_LOWER;
+	}
+}
+
+SEC("fexit/tcp_try_coalesce")
+int BPF_PROG(coalesce_exit, struct sock *sk, struct sk_buff *to,
+	     struct sk_buff *from, bool *fragstolen, bool ret)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now;
+
+	if (!ret)
+		return 0;
+	now = bpf_ktime_get_ns();
+	st = get_state(sk, now);
+	if (st)
+		check_overshoot(st, sk, RCVGOV_SRC_FEXIT_TCP_TRY_COALESCE, now);
+	return 0;
+}
+
+/*
+ * The attach target is tcp_try_rmem_schedule unless the kernel exposes
+ * tcp_clamp_window itself; the loader retargets both programs then. Only
+ * the first argument (sk) is read, which both functions share.
+ */
+SEC("fentry/tcp_try_rmem_schedule")
+int BPF_PROG(clamp_enter, struct sock *sk)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	st = get_state(sk, now);
+	if (!st)
+		return 0;
+	/* Attribute earlier rises before this call can add its own. */
+	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
+	st->pending_rcvbuf = st->last_rcvbuf;
+	return 0;
+}
+
+SEC("fexit/tcp_try_rmem_schedule")
+int BPF_PROG(clamp_exit, struct sock *sk)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 cur;
+
+	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
+	if (!st)
+		return 0;
+	cur = sk_rcvbuf(sk);
+	if (cur > st->pending_rcvbuf) {
+		record_inflation(st, sk, st->pending_rcvbuf, cur, clamp_source,
+				 now);
+		st->last_rcvbuf = cur;
+	}
+	return 0;
+}
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tcp_probe, struct sock *sk, struct sk_buff *skb)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	st = get_state(sk, now);
+	if (!st)
+		return 0;
+	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
+	if (probe_checks_overshoot)
+		check_overshoot(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
+	note_queue(st, sk, now);
+	return 0;
+}
+
+SEC("tp_btf/tcp_rcvbuf_grow")
+int BPF_PROG(tcp_rcvbuf_grow, struct sock *sk, int time)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
+	if (st)
+		check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCVBUF_GROW, now);
+	return 0;
+}
+
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(tcp_rcv_space_adjust, struct sock *sk)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now = bpf_ktime_get_ns();
+
+	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
+	if (st)
+		check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, now);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now;
+
+	if (!sk_is_tcp(sk))
+		return 0;
+	now = bpf_ktime_get_ns();
+	st = get_state(sk, now);
+	if (!st)
+		return 0;
+	set_task_owner(st);
+	check_rcvbuf(st, sk, RCVGOV_SRC_TP_SOCK_RECV_LENGTH, now);
+	note_queue(st, sk, now);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now;
+
+	if (!sk_is_tcp(sk))
+		return 0;
+	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED &&
+	    newstate != TCP_CLOSE)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (newstate == TCP_CLOSE) {
+		/* Sockets we never tracked are not worth an event. */
+		st = bpf_sk_storage_get(&sk_state, (void *)sk, 0, 0);
+		if (st)
+			emit(st, sk, RCVGOV_EV_CLOSED,
+			     RCVGOV_SRC_TP_INET_SOCK_SET_STATE, now,
+			     st->last_rcvbuf, sk_rcvbuf(sk));
+		return 0;
+	}
+	st = get_state(sk, now);
+	if (!st)
+		return 0;
+	if (newstate == TCP_SYN_SENT) {
+		/* connect() runs in the owner's context. */
+		set_task_owner(st);
+		return 0;
+	}
+	/* The 4-tuple is final only now (bind/connect may have changed it). */
+	fill_id(&st->id, sk);
+	st->last_empty_ns = now;
+	emit(st, sk, RCVGOV_EV_ESTABLISHED, RCVGOV_SRC_TP_INET_SOCK_SET_STATE,
+	     now, st->last_rcvbuf, sk_rcvbuf(sk));
+	return 0;
+}
+
+SEC("iter/tcp")
+int snapshot(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct rcvgov_snapshot_rec rec = {};
+	struct rcvgov_sock_state *st;
+	struct tcp_sock *tp;
+	struct sock *sk;
+	__u64 now;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0; /* request and timewait sockets hold no receive queue */
+	sk = (struct sock *)tp;
+	rec.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (rec.state == TCP_LISTEN || rec.state == TCP_CLOSE)
+		return 0;
+	now = bpf_ktime_get_ns();
+	st = get_state(sk, now);
+	if (st) {
+		check_rcvbuf(st, sk, RCVGOV_SRC_ITER_TCP, now);
+		note_queue(st, sk, now);
+		rec.id = st->id;
+		rec.owner = st->owner;
+		rec.inflation_bytes = st->inflation_bytes;
+		rec.last_empty_ns = st->last_empty_ns;
+		rec.autotuned_rcvbuf = st->autotuned_rcvbuf;
+		rec.inflations = st->inflations;
+		rec.overshoots = st->overshoots;
+		rec.max_overshoot = st->max_overshoot;
+		rec.flags = st->flags;
+	} else {
+		fill_id(&rec.id, sk);
+		rec.owner.cgroup_id = rcvgov_sk_cgroup_id(sk);
+		rec.owner.netns_cookie = rcvgov_net_cookie(sk);
+		rec.autotuned_rcvbuf = sk_rcvbuf(sk);
+		rec.last_empty_ns = now;
+	}
+	rec.now_ns = now;
+	rec.rmem_alloc = sk_rmem(sk);
+	rec.rcvbuf = sk_rcvbuf(sk);
+	rec.unread = sk_unread(sk);
+	rec.rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
+	rec.window_clamp = BPF_CORE_READ(tp, window_clamp);
+	rec.rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(tp, rx_opt.rcv_wscale);
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}

@@ -1,0 +1,191 @@
+#include "bpf/observer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include "bpf/kernel_btf.h"
+#include "bpf/libbpf_log.h"
+#include "common/errno_text.h"
+#include "probe_fexit.skel.h"
+#include "rcvgov.skel.h"
+
+namespace rcvgov::bpf {
+
+namespace {
+
+struct SkelFree {
+	void operator()(rcvgov_bpf *s) const { rcvgov_bpf__destroy(s); }
+	void operator()(probe_fexit_bpf *s) const { probe_fexit_bpf__destroy(s); }
+};
+struct RingFree {
+	void operator()(ring_buffer *rb) const { ring_buffer__free(rb); }
+};
+
+std::string fail(const std::string &what, int err)
+{
+	std::string msg = what + ": " + errno_text(err);
+	// The first libbpf warning names the failing program and the cause.
+	std::string head = libbpf_log_head(1);
+	if (!head.empty())
+		msg += " [" + head + "]";
+	return msg;
+}
+
+TrialResult try_fexit(const char *func)
+{
+	QuietLibbpf quiet;
+	libbpf_log_mark();
+	std::unique_ptr<probe_fexit_bpf, SkelFree> skel(probe_fexit_bpf__open());
+	if (!skel)
+		return {false, fail("open probe object", errno)};
+	int err = bpf_program__set_attach_target(skel->progs.probe_exit, 0, func);
+	if (err)
+		return {false, fail("set target", -err)};
+	err = probe_fexit_bpf__load(skel.get());
+	if (err)
+		return {false, fail("load", -err)};
+	err = probe_fexit_bpf__attach(skel.get());
+	if (err)
+		return {false, fail("attach", -err)};
+	return {true, {}};
+}
+
+} // namespace
+
+KernelFeatures detect_features(bool allow_fexit)
+{
+	KernelBtf btf = KernelBtf::load();
+	KernelFeatures f;
+	f.func_tcp_try_coalesce = btf.has_func("tcp_try_coalesce");
+	f.func_tcp_clamp_window = btf.has_func("tcp_clamp_window");
+	f.func_tcp_try_rmem_schedule = btf.has_func("tcp_try_rmem_schedule");
+	auto trial = [&](bool in_btf, const char *fn) {
+		if (!in_btf)
+			return TrialResult{false, "not in BTF"};
+		if (!allow_fexit)
+			return TrialResult{false, "disabled by --no-fexit"};
+		return try_fexit(fn);
+	};
+	f.fexit_tcp_try_coalesce = trial(f.func_tcp_try_coalesce, "tcp_try_coalesce");
+	f.fexit_tcp_clamp_window = trial(f.func_tcp_clamp_window, "tcp_clamp_window");
+	f.fexit_tcp_try_rmem_schedule =
+		trial(f.func_tcp_try_rmem_schedule, "tcp_try_rmem_schedule");
+	f.tp_tcp_probe = btf.has_tracepoint("tcp_probe");
+	f.tp_tcp_rcvbuf_grow = btf.has_tracepoint("tcp_rcvbuf_grow");
+	f.tp_tcp_rcv_space_adjust = btf.has_tracepoint("tcp_rcv_space_adjust");
+	f.tp_sock_recv_length = btf.has_tracepoint("sock_recv_length");
+	f.tp_inet_sock_set_state = btf.has_tracepoint("inet_sock_set_state");
+	f.iter_tcp = btf.has_struct("bpf_iter__tcp");
+	return f;
+}
+
+struct Observer::Impl {
+	AttachPlan plan;
+	std::unique_ptr<rcvgov_bpf, SkelFree> skel;
+	std::unique_ptr<EventHandler> handler;
+	std::unique_ptr<ring_buffer, RingFree> ring;
+	int ncpus = 0;
+};
+
+namespace {
+
+int ring_cb(void *ctx, void *data, size_t size)
+{
+	auto *h = static_cast<Observer::EventHandler *>(ctx);
+	(*h)(std::span<const uint8_t>(static_cast<const uint8_t *>(data), size));
+	return 0;
+}
+
+} // namespace
+
+Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(new Impl)
+{
+	install_libbpf_logger();
+	KernelFeatures feat = detect_features(opts.allow_fexit);
+	impl_->plan = plan_attach(feat);
+	const AttachPlan &plan = impl_->plan;
+	if (!plan.fatal.empty())
+		throw std::runtime_error(plan.fatal);
+
+	libbpf_log_mark();
+	impl_->skel.reset(rcvgov_bpf__open());
+	if (!impl_->skel)
+		throw std::runtime_error(fail("opening the BPF object", errno));
+	rcvgov_bpf *s = impl_->skel.get();
+
+	s->rodata->rl_events_per_sec = opts.events_per_sec_per_socket;
+	s->rodata->probe_checks_overshoot = plan.probe_checks_overshoot;
+	s->rodata->clamp_source = plan.clamp_target == "tcp_clamp_window"
+					  ? RCVGOV_SRC_FEXIT_TCP_CLAMP_WINDOW
+					  : RCVGOV_SRC_FEXIT_TCP_TRY_RMEM_SCHEDULE;
+
+	bpf_program__set_autoload(s->progs.coalesce_exit, plan.coalesce_fexit);
+	bpf_program__set_autoload(s->progs.clamp_enter, plan.clamp_fentry);
+	bpf_program__set_autoload(s->progs.clamp_exit, plan.clamp_fentry);
+	if (plan.clamp_fentry && plan.clamp_target != "tcp_try_rmem_schedule") {
+		bpf_program__set_attach_target(s->progs.clamp_enter, 0, plan.clamp_target.c_str());
+		bpf_program__set_attach_target(s->progs.clamp_exit, 0, plan.clamp_target.c_str());
+	}
+	bpf_program__set_autoload(s->progs.tcp_probe, plan.tcp_probe);
+	bpf_program__set_autoload(s->progs.tcp_rcvbuf_grow, plan.rcvbuf_grow);
+	bpf_program__set_autoload(s->progs.tcp_rcv_space_adjust, plan.rcv_space_adjust);
+	bpf_program__set_autoload(s->progs.sock_recv_length, plan.sock_recv_length);
+	bpf_program__set_autoload(s->progs.inet_sock_set_state, plan.inet_sock_set_state);
+
+	int err = rcvgov_bpf__load(s);
+	if (err)
+		throw std::runtime_error(fail("loading the BPF programs", -err));
+	err = rcvgov_bpf__attach(s);
+	if (err)
+		throw std::runtime_error(fail("attaching the BPF programs", -err));
+
+	impl_->handler = std::make_unique<EventHandler>(std::move(on_event));
+	impl_->ring.reset(
+		ring_buffer__new(bpf_map__fd(s->maps.events), ring_cb, impl_->handler.get(), nullptr));
+	if (!impl_->ring)
+		throw std::runtime_error(fail("creating the ring buffer reader", errno));
+	impl_->ncpus = libbpf_num_possible_cpus();
+	if (impl_->ncpus <= 0)
+		throw std::runtime_error(fail("counting possible CPUs", -impl_->ncpus));
+	for (const auto &p : plan.paths)
+		spdlog::info("hook {}: {}{}{}", p.hook, p.path, p.reason.empty() ? "" : " — ",
+			     p.reason);
+}
+
+Observer::~Observer() = default;
+
+int Observer::event_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
+
+int Observer::consume() { return ring_buffer__consume(impl_->ring.get()); }
+
+const std::vector<HookPath> &Observer::paths() const { return impl_->plan.paths; }
+
+std::array<uint64_t, RCVGOV_STAT__MAX> Observer::stats() const
+{
+	std::array<uint64_t, RCVGOV_STAT__MAX> out{};
+	std::vector<uint64_t> percpu(impl_->ncpus);
+	int fd = bpf_map__fd(impl_->skel->maps.stats);
+	for (uint32_t k = 0; k < RCVGOV_STAT__MAX; ++k) {
+		if (bpf_map_lookup_elem(fd, &k, percpu.data()) != 0)
+			continue;
+		for (uint64_t v : percpu)
+			out[k] += v;
+	}
+	return out;
+}
+
+UniqueFd Observer::open_snapshot() const
+{
+	bpf_link *link = impl_->skel->links.snapshot;
+	if (!link)
+		throw std::runtime_error("iter/tcp link missing");
+	int fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		throw std::runtime_error("bpf_iter_create: " + errno_text(errno));
+	return UniqueFd(fd);
+}
+
+} // namespace rcvgov::bpf

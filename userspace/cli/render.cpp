@@ -1,0 +1,124 @@
+#include "cli/render.h"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "core/format.h"
+
+namespace rcvgov::cli {
+
+namespace {
+
+// Left-aligned columns, each as wide as its widest cell.
+std::string table(const std::vector<std::vector<std::string>> &rows)
+{
+	std::vector<size_t> width;
+	for (const auto &r : rows) {
+		width.resize(std::max(width.size(), r.size()));
+		for (size_t i = 0; i < r.size(); ++i)
+			width[i] = std::max(width[i], r[i].size());
+	}
+	std::ostringstream out;
+	for (const auto &r : rows) {
+		std::string line;
+		for (size_t i = 0; i < r.size(); ++i) {
+			line += r[i];
+			if (i + 1 < r.size())
+				line += std::string(width[i] - r[i].size() + 2, ' ');
+		}
+		out << line << '\n';
+	}
+	return out.str();
+}
+
+std::string u64(const nlohmann::json &j, const char *key)
+{
+	return j.contains(key) && j[key].is_number() ? std::to_string(j[key].get<uint64_t>()) : "-";
+}
+
+std::string bytes(const nlohmann::json &j, const char *key)
+{
+	return j.contains(key) && j[key].is_number() ? format_bytes(j[key].get<uint64_t>()) : "-";
+}
+
+std::string str(const nlohmann::json &j, const char *key)
+{
+	return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "-";
+}
+
+std::string age(const nlohmann::json &s)
+{
+	if (!s.contains("data_age_ms") || !s["data_age_ms"].is_number())
+		return "-";
+	uint64_t ms = s["data_age_ms"];
+	std::string a = ms < 10000 ? std::to_string(ms) + "ms" : std::to_string(ms / 1000) + "s";
+	if (s.value("data_age_lower_bound", false))
+		a = ">" + a;
+	return a;
+}
+
+} // namespace
+
+std::string render_owner(const nlohmann::json &o)
+{
+	if (!o.is_object())
+		return "-";
+	std::string s;
+	if (o.contains("pid") && o["pid"].is_number())
+		s = std::to_string(o["pid"].get<uint64_t>()) + "/" + str(o, "comm");
+	else
+		s = "?";
+	s += " cg=" + u64(o, "cgroup_id");
+	s += " ns=" + u64(o, "netns_cookie");
+	return s;
+}
+
+std::string render_sockets(const nlohmann::json &sockets)
+{
+	std::vector<std::vector<std::string>> rows{{"COOKIE", "R", "RB", "AUTOTUNED", "INFL",
+						    "AGE", "LOCAL", "PEER", "OWNER"}};
+	for (const auto &s : sockets)
+		rows.push_back({u64(s, "cookie"), bytes(s, "rmem_alloc"), bytes(s, "rcvbuf"),
+				bytes(s, "autotuned_rcvbuf"), u64(s, "inflations"), age(s),
+				str(s, "local"), str(s, "peer"),
+				render_owner(s.contains("owner") ? s["owner"] : nlohmann::json())});
+	return table(rows);
+}
+
+std::string render_events(const nlohmann::json &events)
+{
+	std::vector<std::vector<std::string>> rows{
+		{"TYPE", "COOKIE", "RB BEFORE", "RB AFTER", "R", "LOCAL", "PEER", "SOURCE"}};
+	for (const auto &e : events)
+		rows.push_back({str(e, "type"), u64(e, "cookie"), bytes(e, "rcvbuf_before"),
+				bytes(e, "rcvbuf_after"), bytes(e, "rmem_alloc"), str(e, "local"),
+				str(e, "peer"), str(e, "source")});
+	return table(rows);
+}
+
+std::string render_status(const nlohmann::json &st)
+{
+	std::ostringstream out;
+	out << "rcvgovd pid " << u64(st, "pid") << ", up " << u64(st, "uptime_s") << " s, mode "
+	    << str(st, "mode") << "\n";
+	if (st.contains("bpf_error"))
+		out << "BPF unavailable: " << str(st, "bpf_error") << "\n";
+	out << "sockets tracked: " << u64(st, "sockets_tracked")
+	    << ", network namespaces: " << u64(st, "netns_seen") << "\n\n";
+	std::vector<std::vector<std::string>> rows{{"HOOK", "PATH", "WHY NOT THE FIRST CHOICE"}};
+	for (const auto &h : st.value("hooks", nlohmann::json::array()))
+		rows.push_back({str(h, "hook"), str(h, "path"),
+				h.value("first_choice", false) ? "" : str(h, "reason")});
+	out << table(rows) << "\n";
+	std::vector<std::vector<std::string>> counters{{"COUNTER", "VALUE"}};
+	for (const char *group : {"kernel_counters", "counters"})
+		if (st.contains(group))
+			for (const auto &[k, v] : st[group].items())
+				counters.push_back({k, v.is_number() ? std::to_string(v.get<uint64_t>())
+								     : v.dump()});
+	out << table(counters);
+	return out.str();
+}
+
+} // namespace rcvgov::cli

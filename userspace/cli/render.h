@@ -1,0 +1,14 @@
+// rcvgovctl's human output, rendered from the daemon's JSON answers.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace rcvgov::cli {
+
+std::string render_sockets(const nlohmann::json &sockets);
+std::string render_status(const nlohmann::json &status);
+std::string render_events(const nlohmann::json &events);
+std::string render_owner(const nlohmann::json &owner);
+
+} // namespace rcvgov::cli

@@ -1,0 +1,49 @@
+// The daemon's live view of TCP sockets: full snapshots (iter/tcp or
+// sock_diag) refreshed periodically, with ring buffer events applied in
+// between so inflations show up without waiting for the next round.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "core/event.h"
+#include "core/socket_info.h"
+
+namespace rcvgov {
+
+class SocketTable {
+public:
+	explicit SocketTable(size_t recent_events_cap = 256) : recent_cap_(recent_events_cap) {}
+
+	// A round is one full snapshot over every network namespace. Sockets
+	// not seen in a completed round are gone (their close was missed).
+	void begin_round() { ++round_; }
+	void upsert(SocketInfo s);
+	// sock_diag has no per-socket history: keep what earlier rounds
+	// inferred (autotuned limit, inflations) and infer from the change.
+	void merge_diag(SocketInfo s);
+	size_t end_round();
+
+	void apply(const Event &e);
+
+	std::vector<SocketInfo> top_by_rmem(size_t limit) const;
+	const SocketInfo *find(uint64_t cookie) const;
+	size_t size() const { return map_.size(); }
+	const std::deque<Event> &recent_events() const { return recent_; }
+
+private:
+	struct Entry {
+		SocketInfo info;
+		uint64_t round = 0;
+	};
+	void remember(const Event &e);
+
+	std::unordered_map<uint64_t, Entry> map_;
+	uint64_t round_ = 0;
+	std::deque<Event> recent_;
+	size_t recent_cap_;
+};
+
+} // namespace rcvgov
