@@ -17,6 +17,15 @@ std::string_view event_type_name(EventType t)
 	return "unknown";
 }
 
+std::optional<EventType> event_type_from_name(std::string_view name)
+{
+	for (auto t : {EventType::Inflation, EventType::Overshoot, EventType::Established,
+		       EventType::Closed})
+		if (event_type_name(t) == name)
+			return t;
+	return std::nullopt;
+}
+
 std::string_view source_name(uint32_t source)
 {
 	switch (source) {

@@ -20,6 +20,7 @@ enum class EventType : uint32_t {
 };
 
 std::string_view event_type_name(EventType t);
+std::optional<EventType> event_type_from_name(std::string_view name);
 std::string_view source_name(uint32_t source);
 
 struct Event {

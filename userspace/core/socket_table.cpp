@@ -22,6 +22,11 @@ void SocketTable::merge_diag(SocketInfo s)
 	auto it = map_.find(s.cookie);
 	if (it == map_.end()) {
 		s.autotuned_rcvbuf = s.rcvbuf;
+		if (s.last_empty_ns == 0) {
+			// Data was already queued: we only know it is at least this old.
+			s.last_empty_ns = s.updated_ns;
+			s.age_lower_bound = true;
+		}
 		map_[s.cookie] = Entry{std::move(s), round_};
 		return;
 	}
@@ -33,8 +38,10 @@ void SocketTable::merge_diag(SocketInfo s)
 	s.max_overshoot = old.max_overshoot;
 	s.owner.pid = old.owner.pid;
 	s.owner.comm = old.owner.comm;
-	if (s.last_empty_ns == 0 || (s.unread != 0 && old.unread != 0))
+	if (s.last_empty_ns == 0) {
 		s.last_empty_ns = old.last_empty_ns;
+		s.age_lower_bound = old.age_lower_bound;
+	}
 	// tcp_clamp_window sets rcvbuf to rmem_alloc: a rise while the queue
 	// held more than the old limit is the clamp; any other rise is
 	// autotuning. Between two polls this is a heuristic, stated in docs.
@@ -62,11 +69,12 @@ size_t SocketTable::end_round()
 
 void SocketTable::remember(const Event &e)
 {
+	auto &ring = recent_.at(static_cast<size_t>(e.type));
 	if (recent_cap_ == 0)
 		return;
-	if (recent_.size() == recent_cap_)
-		recent_.pop_front();
-	recent_.push_back(e);
+	if (ring.size() == recent_cap_)
+		ring.pop_front();
+	ring.push_back(e);
 }
 
 void SocketTable::apply(const Event &e)
@@ -117,6 +125,11 @@ std::vector<SocketInfo> SocketTable::top_by_rmem(size_t limit) const
 		std::sort(v.begin(), v.end(), by_rmem);
 	}
 	return v;
+}
+
+const std::deque<Event> &SocketTable::recent_events(EventType t) const
+{
+	return recent_.at(static_cast<size_t>(t));
 }
 
 const SocketInfo *SocketTable::find(uint64_t cookie) const

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <deque>
 #include <unordered_map>
 #include <vector>
@@ -15,7 +16,7 @@ namespace rcvgov {
 
 class SocketTable {
 public:
-	explicit SocketTable(size_t recent_events_cap = 256) : recent_cap_(recent_events_cap) {}
+	explicit SocketTable(size_t recent_events_cap = 512) : recent_cap_(recent_events_cap) {}
 
 	// A round is one full snapshot over every network namespace. Sockets
 	// not seen in a completed round are gone (their close was missed).
@@ -31,7 +32,9 @@ public:
 	std::vector<SocketInfo> top_by_rmem(size_t limit) const;
 	const SocketInfo *find(uint64_t cookie) const;
 	size_t size() const { return map_.size(); }
-	const std::deque<Event> &recent_events() const { return recent_; }
+	// The most recent events of one type (each type has its own bound, so
+	// frequent overshoots cannot push the rarer inflations out).
+	const std::deque<Event> &recent_events(EventType t) const;
 
 private:
 	struct Entry {
@@ -42,7 +45,7 @@ private:
 
 	std::unordered_map<uint64_t, Entry> map_;
 	uint64_t round_ = 0;
-	std::deque<Event> recent_;
+	std::array<std::deque<Event>, 5> recent_; // indexed by EventType
 	size_t recent_cap_;
 };
 

@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -224,11 +225,28 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 	}
 	if (cmd == "events") {
 		size_t limit = limit_of(SIZE_MAX);
-		const auto &recent = table.recent_events();
-		size_t start = recent.size() > limit ? recent.size() - limit : 0;
+		std::vector<EventType> types{EventType::Inflation, EventType::Overshoot,
+					     EventType::Established, EventType::Closed};
+		if (req.contains("type")) {
+			if (!req["type"].is_string())
+				throw std::runtime_error("\"type\" must be a string");
+			auto t = event_type_from_name(req["type"].get<std::string>());
+			if (!t)
+				throw std::runtime_error("unknown event type \"" +
+							 req["type"].get<std::string>() +
+							 "\" (inflation, overshoot, established, closed)");
+			types = {*t};
+		}
+		std::vector<const Event *> all;
+		for (EventType t : types)
+			for (const auto &e : table.recent_events(t))
+				all.push_back(&e);
+		std::sort(all.begin(), all.end(),
+			  [](const Event *a, const Event *b) { return a->ts_ns < b->ts_ns; });
+		size_t start = all.size() > limit ? all.size() - limit : 0;
 		nlohmann::json arr = nlohmann::json::array();
-		for (size_t i = start; i < recent.size(); ++i)
-			arr.push_back(to_json(recent[i]));
+		for (size_t i = start; i < all.size(); ++i)
+			arr.push_back(to_json(*all[i]));
 		return arr;
 	}
 	throw std::runtime_error("unknown command \"" + cmd + "\" (try status, sockets, events)");

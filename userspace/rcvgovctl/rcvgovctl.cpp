@@ -22,6 +22,9 @@ int main(int argc, char **argv)
 		sub->add_flag("--json", json, "print JSON instead of a table");
 	sockets->add_option("-n,--limit", limit, "how many sockets (0: all)")->capture_default_str();
 	events->add_option("-n,--limit", limit, "how many events (0: all)")->capture_default_str();
+	std::string type;
+	events->add_option("--type", type, "only this type")
+		->check(CLI::IsMember({"inflation", "overshoot", "established", "closed"}));
 	CLI11_PARSE(app, argc, argv);
 
 	try {
@@ -32,6 +35,8 @@ int main(int argc, char **argv)
 			req = {{"cmd", "sockets"}};
 		} else {
 			req = {{"cmd", "events"}};
+			if (!type.empty())
+				req["type"] = type;
 		}
 		if (!*status && limit)
 			req["limit"] = limit;

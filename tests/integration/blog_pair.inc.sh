@@ -1,0 +1,55 @@
+# The Cloudflare blog pair (sender 1448 B every 1 ms, reader 1 B every 1 ms)
+# over IPv4 and IPv6 at once, with rcvgovd watching from the host namespace.
+# Sourced by blog_pair_shrink0.sh and blog_pair_shrink1.sh with SHRINK set.
+
+source "$(dirname "$0")/../lib.sh"
+need_root
+
+RUN_SECS=${RCVGOV_PAIR_SECS:-25}
+PORT4=5001
+PORT6=5002
+
+make_pair_netns
+set_receiver_sysctls "$SHRINK"
+start_daemon
+
+start_pair() {
+	local listen=$1 tag=$2
+	ip netns exec "$NS_RECV" "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
+		--read-bytes 1 --interval 1ms --duration $((RUN_SECS + 15)) >"$TMP/reader$tag.out" 2>&1 &
+	local port=${listen##*:}
+	wait_for 5 "reader $tag listening" \
+		sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$port' | grep -q ."
+	ip netns exec "$NS_SEND" "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
+		--interval 1ms --duration $((RUN_SECS + 15)) >"$TMP/sender$tag.out" 2>&1 &
+	wait_for 5 "reader $tag accepting" grep -q '^accepted' "$TMP/reader$tag.out"
+}
+
+start_pair "$RECV4:$PORT4" 4
+start_pair "[$RECV6]:$PORT6" 6
+READER4_PID=$(sed -n 's/^accepted .*pid=\([0-9]*\).*/\1/p' "$TMP/reader4.out")
+READER6_PID=$(sed -n 's/^accepted .*pid=\([0-9]*\).*/\1/p' "$TMP/reader6.out")
+log "pairs running (readers $READER4_PID, $READER6_PID), watching for ${RUN_SECS}s"
+
+sleep 1
+ctl sockets --json >"$TMP/sockets-start.json"
+sleep $((RUN_SECS - 1))
+ctl sockets --json >"$TMP/sockets.json"
+ctl events --type inflation --limit 0 --json >"$TMP/events.json"
+ctl status --json >"$TMP/status.json"
+ip netns exec "$NS_RECV" ss -tmn >"$TMP/ss.txt"
+
+# Both connections must still be alive: the pair is not allowed to break.
+for tag in 4 6; do
+	kill -0 "$(pgrep -f "rcvgov-sender --connect .*:500$tag" | head -1)" 2>/dev/null ||
+		fail "sender $tag died: $(cat "$TMP/sender$tag.out")"
+done
+
+TMP=$TMP SHRINK=$SHRINK RECV4=$RECV4 RECV6=$RECV6 SEND4=$SEND4 SEND6=$SEND6 \
+	PORT4=$PORT4 PORT6=$PORT6 READER4_PID=$READER4_PID READER6_PID=$READER6_PID \
+	python3 "$(dirname "$0")/blog_pair_check.py" || {
+	log "ss -tmn in the receiver namespace:"
+	cat "$TMP/ss.txt" >&2
+	exit 1
+}
+log "PASS"

@@ -1,0 +1,69 @@
+#include "cli/render.h"
+
+#include <gtest/gtest.h>
+
+namespace rcvgov::cli {
+namespace {
+
+TEST(Render, SocketsTable)
+{
+	nlohmann::json socks = nlohmann::json::array();
+	socks.push_back({{"cookie", 2},
+			 {"rmem_alloc", 27178136},
+			 {"rcvbuf", 27175240},
+			 {"autotuned_rcvbuf", 131072},
+			 {"inflations", 6442},
+			 {"data_age_ms", 19000},
+			 {"data_age_lower_bound", false},
+			 {"local", "10.77.0.2:5001"},
+			 {"peer", "10.77.0.1:40540"},
+			 {"owner", {{"pid", 9013}, {"comm", "rcvgov-reader"}, {"cgroup_id", 1},
+				    {"netns_cookie", 4101}}}});
+	std::string out = render_sockets(socks);
+	EXPECT_NE(out.find("COOKIE"), std::string::npos);
+	EXPECT_NE(out.find("25.9M"), std::string::npos) << out;
+	EXPECT_NE(out.find("128.0K"), std::string::npos);
+	EXPECT_NE(out.find("19s"), std::string::npos);
+	EXPECT_NE(out.find("9013/rcvgov-reader cg=1 ns=4101"), std::string::npos) << out;
+	// header + one row
+	EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2);
+}
+
+TEST(Render, MissingFieldsShowDash)
+{
+	nlohmann::json socks = nlohmann::json::array({nlohmann::json::object()});
+	std::string out = render_sockets(socks);
+	EXPECT_NE(out.find("-"), std::string::npos);
+}
+
+TEST(Render, OwnerUnknown)
+{
+	EXPECT_EQ(render_owner({{"pid", nullptr}, {"cgroup_id", 5}, {"netns_cookie", 1}}),
+		  "? cg=5 ns=1");
+}
+
+TEST(Render, StatusShowsFallbackReason)
+{
+	nlohmann::json st = {{"pid", 1},
+			     {"uptime_s", 2},
+			     {"mode", "bpf"},
+			     {"sockets_tracked", 3},
+			     {"netns_seen", 1},
+			     {"hooks",
+			      {{{"hook", "coalesce"},
+				{"path", "tp_btf/tcp_probe"},
+				{"first_choice", false},
+				{"reason", "fexit refused: EPERM"}},
+			       {{"hook", "lifecycle"},
+				{"path", "tp_btf/inet_sock_set_state"},
+				{"first_choice", true},
+				{"reason", ""}}}},
+			     {"kernel_counters", {{"events_dropped", 0}}}};
+	std::string out = render_status(st);
+	EXPECT_NE(out.find("fexit refused: EPERM"), std::string::npos);
+	EXPECT_NE(out.find("events_dropped"), std::string::npos);
+	EXPECT_NE(out.find("mode bpf"), std::string::npos);
+}
+
+} // namespace
+} // namespace rcvgov::cli

@@ -1,0 +1,104 @@
+#include "control/control.h"
+
+#include <cstdlib>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace rcvgov::control {
+namespace {
+
+nlohmann::json echo(const nlohmann::json &req)
+{
+	if (req["cmd"] == "boom")
+		throw std::runtime_error("boom failed");
+	return {{"echo", req["cmd"]}};
+}
+
+TEST(HandleLine, Ok)
+{
+	auto r = handle_line(R"({"cmd":"status"})", echo);
+	EXPECT_EQ(r["ok"], true);
+	EXPECT_EQ(r["data"]["echo"], "status");
+}
+
+TEST(HandleLine, BadJson)
+{
+	auto r = handle_line("{not json", echo);
+	EXPECT_EQ(r["ok"], false);
+	EXPECT_NE(r["error"].get<std::string>().find("not JSON"), std::string::npos);
+}
+
+TEST(HandleLine, MissingCmd)
+{
+	for (const char *line : {R"({"x":1})", R"([1,2])", R"({"cmd":5})"}) {
+		auto r = handle_line(line, echo);
+		EXPECT_EQ(r["ok"], false) << line;
+		EXPECT_NE(r["error"].get<std::string>().find("cmd"), std::string::npos);
+	}
+}
+
+TEST(HandleLine, HandlerErrorBecomesAnswer)
+{
+	auto r = handle_line(R"({"cmd":"boom"})", echo);
+	EXPECT_EQ(r["ok"], false);
+	EXPECT_EQ(r["error"], "boom failed");
+}
+
+class TempDir {
+public:
+	TempDir()
+	{
+		char tmpl[] = "/tmp/rcvgov-ctl-XXXXXX";
+		path_ = mkdtemp(tmpl);
+	}
+	~TempDir() { std::system(("rm -rf " + path_).c_str()); }
+	const std::string &path() const { return path_; }
+
+private:
+	std::string path_;
+};
+
+TEST(Server, RoundTripAndPermissions)
+{
+	TempDir dir;
+	std::string sock = dir.path() + "/run/ctl.sock";
+	Server server(sock, echo);
+	struct stat st;
+	ASSERT_EQ(stat(sock.c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 0777, 0600u);
+	ASSERT_EQ(stat((dir.path() + "/run").c_str(), &st), 0);
+	EXPECT_EQ(st.st_mode & 0777, 0700u);
+
+	std::atomic<bool> stop{false};
+	std::thread loop([&] {
+		while (!stop) {
+			server.dispatch();
+			usleep(1000);
+		}
+	});
+	EXPECT_EQ(call(sock, {{"cmd", "hello"}})["echo"], "hello");
+	try {
+		call(sock, {{"cmd", "boom"}});
+		ADD_FAILURE() << "expected an error";
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("boom failed"), std::string::npos);
+	}
+	stop = true;
+	loop.join();
+}
+
+TEST(Client, NoDaemonSaysSo)
+{
+	try {
+		call("/tmp/rcvgov-definitely-missing.sock", {{"cmd", "status"}});
+		ADD_FAILURE() << "expected an error";
+	} catch (const std::runtime_error &e) {
+		EXPECT_NE(std::string(e.what()).find("is rcvgovd running?"), std::string::npos)
+			<< e.what();
+	}
+}
+
+} // namespace
+} // namespace rcvgov::control

@@ -1,0 +1,154 @@
+#include "core/event.h"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <vector>
+
+#include "core/abi.h"
+
+namespace rcvgov {
+namespace {
+
+rcvgov_event raw_inflation()
+{
+	rcvgov_event e{};
+	e.type = RCVGOV_EV_INFLATION;
+	e.source = RCVGOV_SRC_TP_TCP_PROBE;
+	e.ts_ns = 123;
+	e.id.cookie = 42;
+	e.id.family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.2", e.id.saddr);
+	inet_pton(AF_INET, "10.0.0.1", e.id.daddr);
+	e.id.sport = 5001;
+	e.id.dport = 40000;
+	e.owner.pid = 77;
+	std::memcpy(e.owner.comm, "rcvgov-reader\0\0", 16);
+	e.owner.cgroup_id = 9;
+	e.owner.netns_cookie = 4100;
+	e.rcvbuf_before = 131072;
+	e.rcvbuf_after = 262144;
+	e.inflations = 3;
+	return e;
+}
+
+std::span<const uint8_t> bytes_of(const auto &v)
+{
+	return {reinterpret_cast<const uint8_t *>(&v), sizeof(v)};
+}
+
+TEST(DecodeEvent, Inflation)
+{
+	auto raw = raw_inflation();
+	DecodeError err;
+	auto e = decode_event(bytes_of(raw), err);
+	ASSERT_TRUE(e) << err.message;
+	EXPECT_EQ(e->type, EventType::Inflation);
+	EXPECT_EQ(e->cookie, 42u);
+	EXPECT_EQ(e->local.port, 5001);
+	EXPECT_EQ(e->peer.port, 40000);
+	EXPECT_EQ(e->local.family, AF_INET);
+	EXPECT_EQ(e->owner.comm, "rcvgov-reader");
+	EXPECT_EQ(e->owner.pid, 77u);
+	EXPECT_EQ(e->rcvbuf_after, 262144u);
+	EXPECT_EQ(source_name(e->source), "tp_btf/tcp_probe");
+}
+
+TEST(DecodeEvent, CommWithoutTerminatorIsBounded)
+{
+	auto raw = raw_inflation();
+	std::memset(raw.owner.comm, 'x', sizeof(raw.owner.comm));
+	DecodeError err;
+	auto e = decode_event(bytes_of(raw), err);
+	ASSERT_TRUE(e);
+	EXPECT_EQ(e->owner.comm.size(), 16u);
+}
+
+TEST(DecodeEvent, RejectsWrongSize)
+{
+	auto raw = raw_inflation();
+	DecodeError err;
+	EXPECT_FALSE(decode_event(bytes_of(raw).first(sizeof(raw) - 8), err));
+	EXPECT_NE(err.message.find("different builds"), std::string::npos) << err.message;
+}
+
+TEST(DecodeEvent, RejectsUnknownTypeAndFamily)
+{
+	auto raw = raw_inflation();
+	raw.type = 99;
+	DecodeError err;
+	EXPECT_FALSE(decode_event(bytes_of(raw), err));
+	EXPECT_NE(err.message.find("99"), std::string::npos);
+	raw = raw_inflation();
+	raw.id.family = 1;
+	EXPECT_FALSE(decode_event(bytes_of(raw), err));
+	EXPECT_NE(err.message.find("family"), std::string::npos);
+}
+
+TEST(DecodeSnapshot, Records)
+{
+	std::vector<rcvgov_snapshot_rec> recs(2);
+	recs[0].id.cookie = 1;
+	recs[0].id.family = AF_INET6;
+	recs[0].rmem_alloc = 100;
+	recs[0].unread = 10;
+	recs[0].last_empty_ns = 5;
+	recs[0].flags = RCVGOV_F_AGE_LOWER;
+	recs[1].id.cookie = 2;
+	recs[1].id.family = AF_INET;
+	recs[1].state = 1;
+	DecodeError err;
+	auto v = decode_snapshot({reinterpret_cast<const uint8_t *>(recs.data()),
+				  recs.size() * sizeof(recs[0])},
+				 err);
+	ASSERT_TRUE(v) << err.message;
+	ASSERT_EQ(v->size(), 2u);
+	EXPECT_EQ((*v)[0].cookie, 1u);
+	EXPECT_TRUE((*v)[0].age_lower_bound);
+	EXPECT_EQ((*v)[0].rmem_alloc, 100u);
+	EXPECT_EQ((*v)[1].state, 1);
+	EXPECT_FALSE((*v)[1].age_lower_bound);
+}
+
+TEST(DecodeSnapshot, RejectsPartialRecord)
+{
+	std::vector<uint8_t> buf(sizeof(rcvgov_snapshot_rec) + 3);
+	DecodeError err;
+	EXPECT_FALSE(decode_snapshot(buf, err));
+	EXPECT_NE(err.message.find("whole number"), std::string::npos);
+}
+
+TEST(DecodeSnapshot, Empty)
+{
+	DecodeError err;
+	auto v = decode_snapshot({}, err);
+	ASSERT_TRUE(v);
+	EXPECT_TRUE(v->empty());
+}
+
+TEST(SocketInfo, DataAge)
+{
+	SocketInfo s;
+	s.last_empty_ns = 1'000'000'000;
+	EXPECT_EQ(s.data_age_ms(3'000'000'000), 0u) << "empty queue has no age";
+	s.unread = 1;
+	EXPECT_EQ(s.data_age_ms(3'000'000'000), 2000u);
+	EXPECT_EQ(s.data_age_ms(500), 0u) << "clock before last_empty";
+}
+
+} // namespace
+} // namespace rcvgov
+
+namespace rcvgov {
+namespace {
+
+TEST(EventType, NamesRoundTrip)
+{
+	for (auto t : {EventType::Inflation, EventType::Overshoot, EventType::Established,
+		       EventType::Closed})
+		EXPECT_EQ(event_type_from_name(event_type_name(t)), t);
+	EXPECT_FALSE(event_type_from_name("bogus"));
+}
+
+} // namespace
+} // namespace rcvgov

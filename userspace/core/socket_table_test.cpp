@@ -1,0 +1,186 @@
+#include "core/socket_table.h"
+
+#include <gtest/gtest.h>
+
+namespace rcvgov {
+namespace {
+
+SocketInfo sock(uint64_t cookie, uint32_t rmem, uint32_t rcvbuf = 131072)
+{
+	SocketInfo s;
+	s.cookie = cookie;
+	s.local.family = s.peer.family = 2;
+	s.rmem_alloc = rmem;
+	s.rcvbuf = rcvbuf;
+	s.autotuned_rcvbuf = rcvbuf;
+	s.state = 1;
+	return s;
+}
+
+Event event(EventType t, uint64_t cookie)
+{
+	Event e;
+	e.type = t;
+	e.cookie = cookie;
+	e.local.family = e.peer.family = 2;
+	return e;
+}
+
+TEST(SocketTable, RoundDropsSocketsNotSeen)
+{
+	SocketTable t;
+	t.begin_round();
+	t.upsert(sock(1, 10));
+	t.upsert(sock(2, 20));
+	EXPECT_EQ(t.end_round(), 0u);
+	t.begin_round();
+	t.upsert(sock(2, 25));
+	EXPECT_EQ(t.end_round(), 1u);
+	ASSERT_EQ(t.size(), 1u);
+	EXPECT_EQ(t.find(2)->rmem_alloc, 25u);
+	EXPECT_EQ(t.find(1), nullptr);
+}
+
+TEST(SocketTable, TopByRmem)
+{
+	SocketTable t;
+	t.begin_round();
+	for (uint64_t c = 1; c <= 10; ++c)
+		t.upsert(sock(c, static_cast<uint32_t>(c * 100)));
+	t.end_round();
+	auto top = t.top_by_rmem(3);
+	ASSERT_EQ(top.size(), 3u);
+	EXPECT_EQ(top[0].cookie, 10u);
+	EXPECT_EQ(top[2].cookie, 8u);
+	EXPECT_EQ(t.top_by_rmem(100).size(), 10u);
+}
+
+TEST(SocketTable, InflationEventUpdatesAndCloseRemoves)
+{
+	SocketTable t;
+	t.begin_round();
+	t.upsert(sock(7, 1000));
+	t.end_round();
+	Event e = event(EventType::Inflation, 7);
+	e.rcvbuf_before = 131072;
+	e.rcvbuf_after = 300000;
+	e.rmem_alloc = 300000;
+	e.autotuned_rcvbuf = 131072;
+	e.inflations = 4;
+	e.inflation_bytes = 500000;
+	e.owner.pid = 5;
+	e.owner.comm = "reader";
+	t.apply(e);
+	const SocketInfo *s = t.find(7);
+	ASSERT_NE(s, nullptr);
+	EXPECT_EQ(s->rcvbuf, 300000u);
+	EXPECT_EQ(s->inflations, 4u);
+	EXPECT_EQ(s->inflation_bytes, 500000u);
+	EXPECT_EQ(s->owner.comm, "reader");
+	t.apply(event(EventType::Closed, 7));
+	EXPECT_EQ(t.find(7), nullptr);
+	EXPECT_EQ(t.recent_events(EventType::Inflation).size(), 1u);
+	EXPECT_EQ(t.recent_events(EventType::Closed).size(), 1u);
+}
+
+TEST(SocketTable, EventCreatesUnknownSocket)
+{
+	SocketTable t;
+	Event e = event(EventType::Established, 9);
+	e.autotuned_rcvbuf = 131072;
+	e.rcvbuf_after = 131072;
+	e.ts_ns = 77;
+	t.apply(e);
+	ASSERT_NE(t.find(9), nullptr);
+	EXPECT_EQ(t.find(9)->last_empty_ns, 77u);
+}
+
+TEST(SocketTable, SnapshotKeepsOwnerLearnedFromEvent)
+{
+	SocketTable t;
+	Event e = event(EventType::Inflation, 3);
+	e.owner.pid = 1234;
+	e.owner.comm = "slow";
+	t.apply(e);
+	t.begin_round();
+	t.upsert(sock(3, 50));
+	t.end_round();
+	EXPECT_EQ(t.find(3)->owner.pid, 1234u);
+	EXPECT_EQ(t.find(3)->owner.comm, "slow");
+}
+
+TEST(SocketTable, RecentEventsBounded)
+{
+	SocketTable t(4);
+	t.apply(event(EventType::Inflation, 100));
+	for (uint64_t i = 0; i < 10; ++i)
+		t.apply(event(EventType::Overshoot, i));
+	ASSERT_EQ(t.recent_events(EventType::Overshoot).size(), 4u);
+	EXPECT_EQ(t.recent_events(EventType::Overshoot).front().cookie, 6u);
+	ASSERT_EQ(t.recent_events(EventType::Inflation).size(), 1u);
+	EXPECT_EQ(t.recent_events(EventType::Inflation).front().cookie, 100u);
+}
+
+TEST(SocketTable, DiagInfersInflationFromClampSignature)
+{
+	SocketTable t;
+	t.begin_round();
+	t.merge_diag(sock(1, 120000, 131072));
+	t.end_round();
+	// Queue reached the limit and rcvbuf followed it: the clamp.
+	t.begin_round();
+	t.merge_diag(sock(1, 400000, 400000));
+	t.end_round();
+	EXPECT_EQ(t.find(1)->inflations, 1u);
+	EXPECT_EQ(t.find(1)->inflation_bytes, 400000u - 131072u);
+	EXPECT_EQ(t.find(1)->autotuned_rcvbuf, 131072u);
+}
+
+TEST(SocketTable, DiagTreatsRiseWithRoomAsAutotuning)
+{
+	SocketTable t;
+	t.begin_round();
+	t.merge_diag(sock(1, 1000, 131072));
+	t.end_round();
+	t.begin_round();
+	t.merge_diag(sock(1, 2000, 600000));
+	t.end_round();
+	EXPECT_EQ(t.find(1)->inflations, 0u);
+	EXPECT_EQ(t.find(1)->autotuned_rcvbuf, 600000u);
+}
+
+} // namespace
+} // namespace rcvgov
+
+namespace rcvgov {
+namespace {
+
+TEST(SocketTable, DiagAgeOfDataQueuedBeforeFirstPoll)
+{
+	SocketTable t;
+	SocketInfo s;
+	s.cookie = 1;
+	s.unread = 100;
+	s.updated_ns = 5'000'000'000;
+	t.begin_round();
+	t.merge_diag(s);
+	t.end_round();
+	EXPECT_EQ(t.find(1)->last_empty_ns, 5'000'000'000u);
+	EXPECT_TRUE(t.find(1)->age_lower_bound);
+	// Still unread at the next poll: the age keeps growing from there.
+	s.updated_ns = 7'000'000'000;
+	t.begin_round();
+	t.merge_diag(s);
+	t.end_round();
+	EXPECT_EQ(t.find(1)->data_age_ms(7'000'000'000), 2000u);
+	// Emptied: the age starts over.
+	s.unread = 0;
+	s.last_empty_ns = 8'000'000'000;
+	t.begin_round();
+	t.merge_diag(s);
+	t.end_round();
+	EXPECT_EQ(t.find(1)->last_empty_ns, 8'000'000'000u);
+}
+
+} // namespace
+} // namespace rcvgov
