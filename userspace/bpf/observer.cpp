@@ -24,9 +24,13 @@ struct RingFree {
 	void operator()(ring_buffer *rb) const { ring_buffer__free(rb); }
 };
 
-std::string fail(const std::string &what, int err)
+// need_caps: EPERM here means missing privileges (and not, as for the fexit
+// trial, a kernel that refuses the attach type), so say which ones.
+std::string fail(const std::string &what, int err, bool need_caps = false)
 {
 	std::string msg = what + ": " + errno_text(err);
+	if (err == EPERM && need_caps)
+		msg += ": rcvgovd needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN (or root)";
 	// The first libbpf warning names the failing program and the cause.
 	std::string head = libbpf_log_head(1);
 	if (!head.empty())
@@ -113,7 +117,7 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 	libbpf_log_mark();
 	impl_->skel.reset(rcvgov_bpf__open());
 	if (!impl_->skel)
-		throw std::runtime_error(fail("opening the BPF object", errno));
+		throw std::runtime_error(fail("opening the BPF object", errno, true));
 	rcvgov_bpf *s = impl_->skel.get();
 
 	s->rodata->rl_events_per_sec = opts.events_per_sec_per_socket;
@@ -137,10 +141,10 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 
 	int err = rcvgov_bpf__load(s);
 	if (err)
-		throw std::runtime_error(fail("loading the BPF programs", -err));
+		throw std::runtime_error(fail("loading the BPF programs", -err, true));
 	err = rcvgov_bpf__attach(s);
 	if (err)
-		throw std::runtime_error(fail("attaching the BPF programs", -err));
+		throw std::runtime_error(fail("attaching the BPF programs", -err, true));
 
 	impl_->handler = std::make_unique<EventHandler>(std::move(on_event));
 	impl_->ring.reset(

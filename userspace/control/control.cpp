@@ -158,15 +158,21 @@ void Server::on_client(int fd)
 		return;
 	std::string &buf = it->second.second;
 	char chunk[4096];
+	bool eof = false;
 	for (;;) {
 		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
-		if (n <= 0) {
+		if (n < 0) {
 			drop(fd);
 			return;
+		}
+		if (n == 0) {
+			// A client may half-close after its request: answer it.
+			eof = true;
+			break;
 		}
 		buf.append(chunk, static_cast<size_t>(n));
 		if (buf.size() > max_request_bytes) {
@@ -176,8 +182,14 @@ void Server::on_client(int fd)
 		}
 	}
 	auto nl = buf.find('\n');
-	if (nl == std::string::npos)
+	if (nl == std::string::npos) {
+		if (eof) {
+			if (!buf.empty())
+				answer(fd, handle_line(buf, handler_));
+			drop(fd);
+		}
 		return;
+	}
 	answer(fd, handle_line(buf.substr(0, nl), handler_));
 	drop(fd);
 }

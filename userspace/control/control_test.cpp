@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <thread>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace rcvgov::control {
@@ -98,6 +100,41 @@ TEST(Client, NoDaemonSaysSo)
 		EXPECT_NE(std::string(e.what()).find("is rcvgovd running?"), std::string::npos)
 			<< e.what();
 	}
+}
+
+} // namespace
+} // namespace rcvgov::control
+
+namespace rcvgov::control {
+namespace {
+
+TEST(Server, AnswersAHalfClosedClientWithoutNewline)
+{
+	char tmpl[] = "/tmp/rcvgov-ctl-XXXXXX";
+	std::string dir = mkdtemp(tmpl);
+	std::string sock = dir + "/ctl.sock";
+	{
+		Server server(sock, echo);
+		UniqueFd c(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		sockaddr_un a{};
+		a.sun_family = AF_UNIX;
+		std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock.c_str());
+		ASSERT_EQ(connect(c.get(), reinterpret_cast<sockaddr *>(&a), sizeof(a)), 0);
+		const char req[] = R"({"cmd":"half"})";
+		ASSERT_EQ(send(c.get(), req, sizeof(req) - 1, 0), ssize_t(sizeof(req) - 1));
+		shutdown(c.get(), SHUT_WR);
+		std::string got;
+		char buf[256];
+		for (int i = 0; i < 200 && got.find('\n') == std::string::npos; ++i) {
+			server.dispatch();
+			ssize_t n = recv(c.get(), buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0)
+				got.append(buf, size_t(n));
+			usleep(1000);
+		}
+		EXPECT_NE(got.find(R"("echo":"half")"), std::string::npos) << got;
+	}
+	rmdir(dir.c_str());
 }
 
 } // namespace

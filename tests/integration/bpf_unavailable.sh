@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Without the capabilities BPF needs, rcvgovd says exactly why and still
+# shows sockets by polling NETLINK_SOCK_DIAG: run it in the receiver's
+# namespace with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN dropped, next to a
+# blog pair with tcp_shrink_window=0, and look for the inflated socket.
+source "$(dirname "$0")/../lib.sh"
+need_root
+
+make_pair_netns
+set_receiver_sysctls 0
+ip netns exec "$NS_RECV" setpriv --bounding-set -bpf,-perfmon,-sys_admin --inh-caps=-all -- \
+	"$BIN/rcvgovd" --socket "$CTL_SOCK" --interval 500 >"$TMP/rcvgovd.log" 2>&1 &
+DAEMON_PID=$!
+wait_for 10 "rcvgovd control socket" ctl status
+
+ip netns exec "$NS_RECV" "$BIN/rcvgov-reader" --listen "$RECV4:5003" --mode slow --read-bytes 1 \
+	--interval 1ms --duration 30 >"$TMP/reader.out" 2>&1 &
+wait_for 5 "reader listening" sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :5003' | grep -q ."
+ip netns exec "$NS_SEND" "$BIN/rcvgov-sender" --connect "$RECV4:5003" --payload 1448 \
+	--interval 1ms --duration 30 >"$TMP/sender.out" 2>&1 &
+sleep 15
+ctl status --json >"$TMP/status.json"
+ctl sockets --json >"$TMP/sockets.json"
+python3 - "$TMP" "$RECV4" <<'PY' || fail "sock_diag fallback did not do its job"
+import json, sys
+tmp, recv = sys.argv[1], sys.argv[2]
+st = json.load(open(f"{tmp}/status.json"))
+assert st["mode"] == "sock_diag", st["mode"]
+err = st.get("bpf_error", "")
+assert "EPERM" in err and "CAP_BPF" in err, f"reason does not say why: {err!r}"
+socks = [s for s in json.load(open(f"{tmp}/sockets.json")) if s["local"] == f"{recv}:5003"]
+assert len(socks) == 1, f"receiver socket not found ({len(socks)})"
+s = socks[0]
+print(f"sock_diag view: rmem_alloc {s['rmem_alloc']} rcvbuf {s['rcvbuf']} "
+      f"inflations {s['inflations']} age {s['data_age_ms']} ms", file=sys.stderr)
+assert s["rmem_alloc"] > 1 << 20 and s["rcvbuf"] > 1 << 20, s
+assert s["inflations"] > 0, s
+assert s["data_age_ms"] > 5000, s
+assert s["owner"]["netns_cookie"], s
+PY
+grep -q "Falling back to polling NETLINK_SOCK_DIAG" "$TMP/rcvgovd.log" || fail "no fallback message in the log"
+log "PASS"
