@@ -90,9 +90,14 @@ $(BIN)/rcvgov-unit-tests: $(TEST_OBJS) $(LIBRCVGOV)
 	@mkdir -p $(BIN)
 	$(CXX) $(CXXFLAGS) -o $@ $^ -lgtest -lgmock -lgtest_main $(LDLIBS)
 
+BENCH_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(BENCH_SRCS))
+$(BIN)/rcvgov-bench: $(BENCH_OBJS) $(LIBRCVGOV)
+	@mkdir -p $(BIN)
+	$(CXX) $(CXXFLAGS) -o $@ $^ -lbenchmark -lbenchmark_main $(LDLIBS)
+
 PROGRAMS := $(BIN)/rcvgovd $(BIN)/rcvgovctl $(BIN)/rcvgov-sender $(BIN)/rcvgov-reader
 
-.PHONY: all deps run test unit-test integration-test vm-test format clean
+.PHONY: all deps run test unit-test integration-test vm-test bench format clean
 .DEFAULT_GOAL := all
 # Keep the BPF objects: they are also packed into the VM tests.
 .SECONDARY:
@@ -112,6 +117,10 @@ integration-test: all
 
 vm-test: all
 	./tests/vm/run-vm-tests.sh
+
+# Benchmarks print figures (see docs/performance.md); they assert nothing.
+bench: $(BIN)/rcvgov-bench
+	$(BIN)/rcvgov-bench --benchmark_counters_tabular=true
 
 # Everything, in the order that fails fastest.
 test: all

@@ -16,12 +16,13 @@ start_daemon
 start_pair() {
 	local listen=$1 tag=$2
 	ip netns exec "$NS_RECV" "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
-		--read-bytes 1 --interval 1ms --duration $((RUN_SECS + 15)) >"$TMP/reader$tag.out" 2>&1 &
+		--read-bytes 1 --interval 1ms --duration $((RUN_SECS + 15))s >"$TMP/reader$tag.out" 2>&1 &
 	local port=${listen##*:}
 	wait_for 5 "reader $tag listening" \
 		sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$port' | grep -q ."
 	ip netns exec "$NS_SEND" "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
-		--interval 1ms --duration $((RUN_SECS + 15)) >"$TMP/sender$tag.out" 2>&1 &
+		--interval 1ms --duration $((RUN_SECS + 15))s >"$TMP/sender$tag.out" 2>&1 &
+	eval "SENDER${tag}_PID=$!"
 	wait_for 5 "reader $tag accepting" grep -q '^accepted' "$TMP/reader$tag.out"
 }
 
@@ -41,8 +42,8 @@ ip netns exec "$NS_RECV" ss -tmn >"$TMP/ss.txt"
 
 # Both connections must still be alive: the pair is not allowed to break.
 for tag in 4 6; do
-	kill -0 "$(pgrep -f "rcvgov-sender --connect .*:500$tag" | head -1)" 2>/dev/null ||
-		fail "sender $tag died: $(cat "$TMP/sender$tag.out")"
+	pid_var=SENDER${tag}_PID
+	kill -0 "${!pid_var}" 2>/dev/null || fail "sender $tag died: $(cat "$TMP/sender$tag.out")"
 done
 
 TMP=$TMP SHRINK=$SHRINK RECV4=$RECV4 RECV6=$RECV6 SEND4=$SEND4 SEND6=$SEND6 \

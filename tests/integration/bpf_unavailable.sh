@@ -14,10 +14,10 @@ DAEMON_PID=$!
 wait_for 10 "rcvgovd control socket" ctl status
 
 ip netns exec "$NS_RECV" "$BIN/rcvgov-reader" --listen "$RECV4:5003" --mode slow --read-bytes 1 \
-	--interval 1ms --duration 30 >"$TMP/reader.out" 2>&1 &
+	--interval 1ms --duration 30s >"$TMP/reader.out" 2>&1 &
 wait_for 5 "reader listening" sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :5003' | grep -q ."
 ip netns exec "$NS_SEND" "$BIN/rcvgov-sender" --connect "$RECV4:5003" --payload 1448 \
-	--interval 1ms --duration 30 >"$TMP/sender.out" 2>&1 &
+	--interval 1ms --duration 30s >"$TMP/sender.out" 2>&1 &
 sleep 15
 ctl status --json >"$TMP/status.json"
 ctl sockets --json >"$TMP/sockets.json"

@@ -1,0 +1,67 @@
+#!/bin/sh
+# Runs INSIDE the VM (Debian's stock 6.1 cloud kernel, busybox userland).
+# rcvgovd must take the first-choice fexit path on tcp_try_coalesce (which
+# the host refuses) and see the blog pair's coalesce overshoot through it,
+# and trace tcp_try_rmem_schedule for the inflation that tcp_clamp_window
+# (inlined) causes. The pair runs on loopback inside the VM.
+set -eu
+
+fail() {
+	echo "FAIL: $*"
+	echo "--- rcvgovd log"
+	tail -n 40 /tmp/rcvgovd.log || true
+	exit 1
+}
+
+echo "kernel $(uname -r)"
+sysctl -w net.ipv4.tcp_rmem="4096 131072 268435456" >/dev/null
+# The sysctl that stops the bug must be off here: we want to see the bug.
+if [ -e /proc/sys/net/ipv4/tcp_shrink_window ]; then
+	sysctl -w net.ipv4.tcp_shrink_window=0 >/dev/null
+fi
+sysctl -w net.ipv4.tcp_adv_win_scale=-2 >/dev/null
+
+CTL="rcvgovctl --socket /run/rcvgovd.sock"
+rcvgovd --socket /run/rcvgovd.sock --interval 500 >/tmp/rcvgovd.log 2>&1 &
+i=0
+until $CTL status >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 150 ] || fail "rcvgovd did not come up"
+	sleep 0.2
+done
+$CTL status
+
+rcvgov-reader --listen 127.0.0.1:5001 --mode slow --read-bytes 1 --interval 1ms \
+	--duration 60 >/tmp/reader.out 2>&1 &
+sleep 1
+rcvgov-sender --connect 127.0.0.1:5001 --payload 1448 --interval 1ms \
+	--duration 60 >/tmp/sender.out 2>&1 &
+sleep ${RCVGOV_VM_PAIR_SECS:-20}
+
+$CTL status --json >/tmp/status.json
+$CTL sockets --json >/tmp/sockets.json
+$CTL events --type overshoot --limit 0 --json >/tmp/overshoot.json
+$CTL events --type inflation --limit 0 --json >/tmp/inflation.json
+$CTL status
+$CTL sockets -n 3
+ss -tmn 'sport = :5001' || true
+
+jq -e '.mode == "bpf"' /tmp/status.json >/dev/null || fail "not in BPF mode"
+jq -e '.hooks[] | select(.hook == "coalesce") | .path == "fexit/tcp_try_coalesce" and .first_choice' \
+	/tmp/status.json >/dev/null || fail "coalesce hook is not on fexit/tcp_try_coalesce"
+jq -e '.hooks[] | select(.hook == "clamp") | .path == "fentry+fexit/tcp_try_rmem_schedule"' \
+	/tmp/status.json >/dev/null || fail "clamp hook is not on tcp_try_rmem_schedule"
+
+cookie=$(jq -r '.[] | select(.local == "127.0.0.1:5001") | .cookie' /tmp/sockets.json)
+[ -n "$cookie" ] || fail "the reader's socket is not in the socket table"
+n=$(jq "[.[] | select(.cookie == $cookie and .source == \"fexit/tcp_try_coalesce\")] | length" \
+	/tmp/overshoot.json)
+echo "overshoot events from fexit/tcp_try_coalesce for the reader's socket: $n"
+[ "$n" -gt 0 ] || fail "fexit/tcp_try_coalesce saw no coalesce overshoot"
+m=$(jq "[.[] | select(.cookie == $cookie and .source == \"fexit/tcp_try_rmem_schedule\")] | length" \
+	/tmp/inflation.json)
+echo "inflation events from fexit/tcp_try_rmem_schedule for the reader's socket: $m"
+[ "$m" -gt 0 ] || fail "fexit/tcp_try_rmem_schedule saw no inflation"
+jq -e "[.[] | select(.source != \"fexit/tcp_try_coalesce\")] | length == 0" /tmp/overshoot.json \
+	>/dev/null || fail "overshoot events from a fallback while fexit is active"
+echo "PASS"

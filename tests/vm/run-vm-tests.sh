@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Host side of the VM tests: boots Debian's stock 6.1 cloud kernel under
+# qemu TCG once per test in tests/vm/*.sh (not this file) with our binaries
+# packed into the initramfs, and prints the shared summary line.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+BIN=build/bin
+LOGDIR=${RCVGOV_TEST_LOGS:-build/test-logs}
+mkdir -p "$LOGDIR"
+passed=0 failed=0
+for t in tests/vm/*.sh; do
+	[ "$t" = tests/vm/run-vm-tests.sh ] && continue
+	name=vm-$(basename "$t" .sh)
+	start=$SECONDS
+	if scripts/vm/run-vm.sh --quiet --timeout 600 --log "$LOGDIR/$name.console.log" \
+		--bin $BIN/rcvgovd --bin $BIN/rcvgovctl --bin $BIN/rcvgov-sender \
+		--bin $BIN/rcvgov-reader --bin "$(command -v jq)" --run "$t" \
+		>"$LOGDIR/$name.log" 2>&1; then
+		echo "PASS $name ($((SECONDS - start)) s)"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name ($((SECONDS - start)) s), console: $LOGDIR/$name.console.log"
+		tail -n 60 "$LOGDIR/$name.console.log" 2>/dev/null | sed 's/^/    /'
+		tail -n 20 "$LOGDIR/$name.log" | sed 's/^/    /'
+		failed=$((failed + 1))
+	fi
+done
+echo "vm: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
