@@ -23,8 +23,9 @@
  *    attempted; tcp_rcv_space_adjust fires on every read. Both serve as
  *    check points so a rise is attributed close to where it happened.
  *  reader progress: tp_btf sock_recv_length runs in the reader's context
- *    after every recvmsg and also names the owning task. Fallback: the
- *    receive queue is seen empty by tcp_probe or the iterator.
+ *    after every recvmsg and also names the owning task. Fallback:
+ *    tcp_rcv_space_adjust, also in the reader's context after the copy,
+ *    plus the receive queue seen empty by tcp_probe or the iterator.
  *  lifecycle: tp_btf inet_sock_set_state.
  */
 #include "vmlinux.h"
@@ -365,6 +366,10 @@ int BPF_PROG(tcp_rcvbuf_grow, struct sock *sk, int time)
 	return 0;
 }
 
+/*
+ * Runs in the reader's context at the end of every recvmsg, after the copy:
+ * where sock_recv_length is missing (before 6.3) it is the reader hook too.
+ */
 SEC("tp_btf/tcp_rcv_space_adjust")
 int BPF_PROG(tcp_rcv_space_adjust, struct sock *sk)
 {
@@ -372,8 +377,11 @@ int BPF_PROG(tcp_rcv_space_adjust, struct sock *sk)
 	__u64 now = bpf_ktime_get_ns();
 
 	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
-	if (st)
-		check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, now);
+	if (!st)
+		return 0;
+	set_task_owner(st);
+	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, now);
+	note_queue(st, sk, now);
 	return 0;
 }
 

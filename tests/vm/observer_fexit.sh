@@ -8,8 +8,10 @@ set -eu
 
 fail() {
 	echo "FAIL: $*"
-	echo "--- rcvgovd log"
-	tail -n 40 /tmp/rcvgovd.log || true
+	for f in rcvgovd.log reader.out sender.out; do
+		echo "--- $f"
+		tail -n 40 /tmp/$f || true
+	done
 	exit 1
 }
 
@@ -32,10 +34,10 @@ done
 $CTL status
 
 rcvgov-reader --listen 127.0.0.1:5001 --mode slow --read-bytes 1 --interval 1ms \
-	--duration 60 >/tmp/reader.out 2>&1 &
+	--duration 60s >/tmp/reader.out 2>&1 &
 sleep 1
 rcvgov-sender --connect 127.0.0.1:5001 --payload 1448 --interval 1ms \
-	--duration 60 >/tmp/sender.out 2>&1 &
+	--duration 60s >/tmp/sender.out 2>&1 &
 sleep ${RCVGOV_VM_PAIR_SECS:-20}
 
 $CTL status --json >/tmp/status.json
@@ -54,6 +56,13 @@ jq -e '.hooks[] | select(.hook == "clamp") | .path == "fentry+fexit/tcp_try_rmem
 
 cookie=$(jq -r '.[] | select(.local == "127.0.0.1:5001") | .cookie' /tmp/sockets.json)
 [ -n "$cookie" ] || fail "the reader's socket is not in the socket table"
+reader_pid=$(sed -n 's/^accepted .*pid=\([0-9]*\).*/\1/p' /tmp/reader.out)
+jq -e ".[] | select(.cookie == $cookie) | .owner.comm == \"rcvgov-reader\" and .owner.pid == $reader_pid" \
+	/tmp/sockets.json >/dev/null || fail "owner of the reader's socket is not rcvgov-reader ($reader_pid)"
+# How far it grows in 20 s depends on the emulated CPU's speed (TCG): ask
+# only that rcvbuf was inflated past the autotuned limit.
+jq -e ".[] | select(.cookie == $cookie) | .rcvbuf > .autotuned_rcvbuf and .inflations > 0" \
+	/tmp/sockets.json >/dev/null || fail "the reader's socket was not inflated"
 n=$(jq "[.[] | select(.cookie == $cookie and .source == \"fexit/tcp_try_coalesce\")] | length" \
 	/tmp/overshoot.json)
 echo "overshoot events from fexit/tcp_try_coalesce for the reader's socket: $n"

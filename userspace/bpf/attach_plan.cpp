@@ -85,10 +85,15 @@ AttachPlan plan_attach(const KernelFeatures &f)
 		p.sock_recv_length = true;
 		p.paths.push_back({"reader", "tp_btf/sock_recv_length", true, ""});
 	} else {
-		p.paths.push_back({"reader",
-				   f.tp_tcp_probe ? "tp_btf/tcp_probe + iter/tcp (copied_seq)"
-						  : "iter/tcp (copied_seq)",
-				   false, "no sock_recv_length tracepoint (added in 6.3)"});
+		// tcp_rcv_space_adjust runs at the end of every recvmsg in the
+		// reader's context: the next best reader hook, and it names the
+		// owner too.
+		p.rcv_space_adjust = f.tp_tcp_rcv_space_adjust;
+		std::string path = p.rcv_space_adjust ? "tp_btf/tcp_rcv_space_adjust + " : "";
+		path += f.tp_tcp_probe ? "tp_btf/tcp_probe + iter/tcp (copied_seq)"
+				       : "iter/tcp (copied_seq)";
+		p.paths.push_back(
+			{"reader", path, false, "no sock_recv_length tracepoint (added in 6.3)"});
 	}
 
 	if (f.tp_inet_sock_set_state) {

@@ -50,7 +50,8 @@ TEST(AttachPlan, Debian61UsesFexit)
 	EXPECT_TRUE(p.rcv_space_adjust);
 	EXPECT_FALSE(p.rcvbuf_grow);
 	EXPECT_FALSE(p.sock_recv_length);
-	EXPECT_EQ(hook(p, "reader").path, "tp_btf/tcp_probe + iter/tcp (copied_seq)");
+	EXPECT_EQ(hook(p, "reader").path,
+		  "tp_btf/tcp_rcv_space_adjust + tp_btf/tcp_probe + iter/tcp (copied_seq)");
 }
 
 TEST(AttachPlan, HostFallsBackToTracepoints)
