@@ -144,6 +144,7 @@ static __always_inline void init_state(struct rcvgov_sock_state *st,
 	st->autotuned_rcvbuf = sk_rcvbuf(sk);
 	st->last_rcvbuf = st->autotuned_rcvbuf;
 	st->last_window_clamp = BPF_CORE_READ(tp, window_clamp);
+	st->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(tp, rx_opt.rcv_wscale);
 	st->last_empty_ns = now;
 	/* Data already queued when we first see it: its age is unknown. */
 	if (sk_unread(sk))
@@ -209,8 +210,7 @@ static __always_inline void emit(const struct rcvgov_sock_state *st,
 	e->autotuned_rcvbuf = st->autotuned_rcvbuf;
 	e->inflations = st->inflations;
 	e->overshoots = st->overshoots;
-	e->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(
-		(const struct tcp_sock *)sk, rx_opt.rcv_wscale);
+	e->rcv_wscale = st->rcv_wscale;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(RCVGOV_STAT_EV_SUBMITTED);
@@ -435,6 +435,8 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 	}
 	/* The 4-tuple is final only now (bind/connect may have changed it). */
 	fill_id(&st->id, sk);
+	st->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(
+		(const struct tcp_sock *)sk, rx_opt.rcv_wscale);
 	st->last_empty_ns = now;
 	emit(st, sk, RCVGOV_EV_ESTABLISHED, RCVGOV_SRC_TP_INET_SOCK_SET_STATE,
 	     now, st->last_rcvbuf, sk_rcvbuf(sk));

@@ -94,6 +94,8 @@ struct rcvgov_sock_state {
 	__u32 last_window_clamp;  /* window_clamp at the last check */
 	__u32 autotune_grows;
 	__u32 flags;
+	__u8 rcv_wscale;          /* receive window scale, fixed at the handshake */
+	__u8 pad[7];
 };
 
 /* One record per full TCP socket, written by the iter/tcp snapshot. */

@@ -7,23 +7,24 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 total_pass=0 total_fail=0
 
-# stage NAME CMD...: run a stage, echo its output, add up its summary line.
+# stage NAME CMD...: run a stage, stream its output, add up its summary line.
 stage() {
 	local name=$1
 	shift
 	echo "=== $name"
-	local out rc
-	out=$("$@" 2>&1 | tee /dev/stderr)
+	local log rc line p f
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	local line p f
-	line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
 	if [ -z "$line" ]; then
 		echo "$name: no summary line (exit $rc): counted as one failure"
 		total_fail=$((total_fail + 1))
 		return
 	fi
-	p=$(sed -E 's/.* ?([0-9]+) passed.*/\1/' <<<"$line")
-	f=$(sed -E 's/.*passed, ([0-9]+) failed.*/\1/' <<<"$line")
+	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
+	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi

@@ -18,7 +18,8 @@ static_assert(sizeof(rcvgov_owner) == 40);
 static_assert(offsetof(rcvgov_owner, pid) == 16);
 static_assert(offsetof(rcvgov_owner, comm) == 24);
 
-static_assert(sizeof(rcvgov_sock_state) == 152);
+static_assert(sizeof(rcvgov_sock_state) == 160);
+static_assert(offsetof(rcvgov_sock_state, rcv_wscale) == 152);
 
 static_assert(sizeof(rcvgov_snapshot_rec) == 160);
 static_assert(offsetof(rcvgov_snapshot_rec, inflation_bytes) == 88);
