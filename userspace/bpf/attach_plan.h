@@ -29,8 +29,8 @@ struct KernelFeatures {
 };
 
 struct HookPath {
-	std::string hook;   // coalesce, clamp, autotune, reader, lifecycle, snapshot
-	std::string path;   // the program that serves it, or "none"
+	std::string hook; // coalesce, clamp, autotune, reader, lifecycle, snapshot
+	std::string path; // the program that serves it, or "none"
 	bool first_choice = false;
 	std::string reason; // why this path and not the first choice
 };

@@ -9,7 +9,10 @@
 
 namespace rcvgov::bpf {
 
-void KernelBtf::Free::operator()(struct btf *b) const { btf__free(b); }
+void KernelBtf::Free::operator()(struct btf *b) const
+{
+	btf__free(b);
+}
 
 KernelBtf KernelBtf::load()
 {

@@ -1,9 +1,9 @@
 #include "bpf/libbpf_log.h"
 
+#include <algorithm>
 #include <bpf/libbpf.h>
 #include <cstdarg>
 #include <cstdio>
-#include <algorithm>
 #include <deque>
 #include <spdlog/spdlog.h>
 
@@ -42,9 +42,15 @@ int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 
 } // namespace
 
-void install_libbpf_logger() { libbpf_set_print(print_fn); }
+void install_libbpf_logger()
+{
+	libbpf_set_print(print_fn);
+}
 
-void libbpf_log_mark() { captured.clear(); }
+void libbpf_log_mark()
+{
+	captured.clear();
+}
 
 std::string libbpf_log_head(size_t max_lines)
 {
@@ -58,7 +64,13 @@ std::string libbpf_log_head(size_t max_lines)
 	return out;
 }
 
-QuietLibbpf::QuietLibbpf() { ++quiet_depth; }
-QuietLibbpf::~QuietLibbpf() { --quiet_depth; }
+QuietLibbpf::QuietLibbpf()
+{
+	++quiet_depth;
+}
+QuietLibbpf::~QuietLibbpf()
+{
+	--quiet_depth;
+}
 
 } // namespace rcvgov::bpf

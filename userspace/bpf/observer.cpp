@@ -147,8 +147,8 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 		throw std::runtime_error(fail("attaching the BPF programs", -err, true));
 
 	impl_->handler = std::make_unique<EventHandler>(std::move(on_event));
-	impl_->ring.reset(
-		ring_buffer__new(bpf_map__fd(s->maps.events), ring_cb, impl_->handler.get(), nullptr));
+	impl_->ring.reset(ring_buffer__new(bpf_map__fd(s->maps.events), ring_cb,
+					   impl_->handler.get(), nullptr));
 	if (!impl_->ring)
 		throw std::runtime_error(fail("creating the ring buffer reader", errno));
 	impl_->ncpus = libbpf_num_possible_cpus();
@@ -161,11 +161,20 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 
 Observer::~Observer() = default;
 
-int Observer::event_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
+int Observer::event_fd() const
+{
+	return ring_buffer__epoll_fd(impl_->ring.get());
+}
 
-int Observer::consume() { return ring_buffer__consume(impl_->ring.get()); }
+int Observer::consume()
+{
+	return ring_buffer__consume(impl_->ring.get());
+}
 
-const std::vector<HookPath> &Observer::paths() const { return impl_->plan.paths; }
+const std::vector<HookPath> &Observer::paths() const
+{
+	return impl_->plan.paths;
+}
 
 std::array<uint64_t, RCVGOV_STAT__MAX> Observer::stats() const
 {

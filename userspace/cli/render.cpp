@@ -76,8 +76,8 @@ std::string render_owner(const nlohmann::json &o)
 
 std::string render_sockets(const nlohmann::json &sockets)
 {
-	std::vector<std::vector<std::string>> rows{{"COOKIE", "R", "RB", "AUTOTUNED", "INFL",
-						    "AGE", "LOCAL", "PEER", "OWNER"}};
+	std::vector<std::vector<std::string>> rows{
+		{"COOKIE", "R", "RB", "AUTOTUNED", "INFL", "AGE", "LOCAL", "PEER", "OWNER"}};
 	for (const auto &s : sockets)
 		rows.push_back({u64(s, "cookie"), bytes(s, "rmem_alloc"), bytes(s, "rcvbuf"),
 				bytes(s, "autotuned_rcvbuf"), u64(s, "inflations"), age(s),
@@ -115,8 +115,9 @@ std::string render_status(const nlohmann::json &st)
 	for (const char *group : {"kernel_counters", "counters"})
 		if (st.contains(group))
 			for (const auto &[k, v] : st[group].items())
-				counters.push_back({k, v.is_number() ? std::to_string(v.get<uint64_t>())
-								     : v.dump()});
+				counters.push_back({k, v.is_number()
+							       ? std::to_string(v.get<uint64_t>())
+							       : v.dump()});
 	out << table(counters);
 	return out.str();
 }

@@ -17,8 +17,11 @@ TEST(Render, SocketsTable)
 			 {"data_age_lower_bound", false},
 			 {"local", "10.77.0.2:5001"},
 			 {"peer", "10.77.0.1:40540"},
-			 {"owner", {{"pid", 9013}, {"comm", "rcvgov-reader"}, {"cgroup_id", 1},
-				    {"netns_cookie", 4101}}}});
+			 {"owner",
+			  {{"pid", 9013},
+			   {"comm", "rcvgov-reader"},
+			   {"cgroup_id", 1},
+			   {"netns_cookie", 4101}}}});
 	std::string out = render_sockets(socks);
 	EXPECT_NE(out.find("COOKIE"), std::string::npos);
 	EXPECT_NE(out.find("25.9M"), std::string::npos) << out;

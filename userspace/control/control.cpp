@@ -70,7 +70,8 @@ nlohmann::json handle_line(const std::string &line, const Server::Handler &handl
 	}
 }
 
-Server::Server(std::string path, Handler handler) : path_(std::move(path)), handler_(std::move(handler))
+Server::Server(std::string path, Handler handler)
+    : path_(std::move(path)), handler_(std::move(handler))
 {
 	std::string dir = parent_dir(path_);
 	if (!dir.empty()) {
@@ -134,8 +135,9 @@ void Server::accept_clients()
 		ucred cred{};
 		socklen_t len = sizeof(cred);
 		if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0) {
-			answer(cfd, {{"ok", false},
-				     {"error", "permission denied: only root may talk to rcvgovd"}});
+			answer(cfd,
+			       {{"ok", false},
+				{"error", "permission denied: only root may talk to rcvgovd"}});
 			continue;
 		}
 		if (clients_.size() >= max_clients) {
@@ -250,7 +252,8 @@ nlohmann::json call(const std::string &path, const nlohmann::json &request, int 
 					 std::string(e.what()));
 	}
 	if (!resp.value("ok", false))
-		throw std::runtime_error("rcvgovd: " + resp.value("error", std::string("unknown error")));
+		throw std::runtime_error("rcvgovd: " +
+					 resp.value("error", std::string("unknown error")));
 	return resp["data"];
 }
 

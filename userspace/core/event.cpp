@@ -64,7 +64,10 @@ Owner copy_owner(const rcvgov_owner &o)
 	return r;
 }
 
-bool family_ok(uint16_t family) { return family == 2 || family == 10; }
+bool family_ok(uint16_t family)
+{
+	return family == 2 || family == 10;
+}
 
 } // namespace
 
@@ -119,8 +122,7 @@ std::optional<std::vector<SocketInfo>> decode_snapshot(std::span<const uint8_t> 
 		rcvgov_snapshot_rec r;
 		std::memcpy(&r, bytes.data() + off, sizeof(r));
 		if (!family_ok(r.id.family)) {
-			err.message = "snapshot record " +
-				      std::to_string(off / sizeof(r)) +
+			err.message = "snapshot record " + std::to_string(off / sizeof(r)) +
 				      " has address family " + std::to_string(r.id.family);
 			return std::nullopt;
 		}

@@ -98,9 +98,9 @@ TEST(DecodeSnapshot, Records)
 	recs[1].id.family = AF_INET;
 	recs[1].state = 1;
 	DecodeError err;
-	auto v = decode_snapshot({reinterpret_cast<const uint8_t *>(recs.data()),
-				  recs.size() * sizeof(recs[0])},
-				 err);
+	auto v = decode_snapshot(
+		{reinterpret_cast<const uint8_t *>(recs.data()), recs.size() * sizeof(recs[0])},
+		err);
 	ASSERT_TRUE(v) << err.message;
 	ASSERT_EQ(v->size(), 2u);
 	EXPECT_EQ((*v)[0].cookie, 1u);

@@ -37,9 +37,9 @@ std::string format_bytes(uint64_t bytes)
 std::string_view tcp_state_name(uint8_t state)
 {
 	static constexpr std::string_view names[] = {
-		"UNKNOWN",    "ESTABLISHED", "SYN_SENT", "SYN_RECV",  "FIN_WAIT1",
-		"FIN_WAIT2",  "TIME_WAIT",   "CLOSE",    "CLOSE_WAIT", "LAST_ACK",
-		"LISTEN",     "CLOSING",     "NEW_SYN_RECV"};
+		"UNKNOWN",   "ESTABLISHED", "SYN_SENT",	   "SYN_RECV",	 "FIN_WAIT1",
+		"FIN_WAIT2", "TIME_WAIT",   "CLOSE",	   "CLOSE_WAIT", "LAST_ACK",
+		"LISTEN",    "CLOSING",	    "NEW_SYN_RECV"};
 	return state < std::size(names) ? names[state] : "UNKNOWN";
 }
 

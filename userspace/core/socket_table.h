@@ -3,8 +3,8 @@
 // between so inflations show up without waiting for the next round.
 #pragma once
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <deque>
 #include <unordered_map>
 #include <vector>

@@ -232,9 +232,9 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 				throw std::runtime_error("\"type\" must be a string");
 			auto t = event_type_from_name(req["type"].get<std::string>());
 			if (!t)
-				throw std::runtime_error("unknown event type \"" +
-							 req["type"].get<std::string>() +
-							 "\" (inflation, overshoot, established, closed)");
+				throw std::runtime_error(
+					"unknown event type \"" + req["type"].get<std::string>() +
+					"\" (inflation, overshoot, established, closed)");
 			types = {*t};
 		}
 		std::vector<const Event *> all;
@@ -278,7 +278,8 @@ int Daemon::run()
 	} else {
 		try {
 			d.observer = std::make_unique<bpf::Observer>(
-				bpf::ObserverOptions{d.opts.events_per_sec_per_socket, d.opts.allow_fexit},
+				bpf::ObserverOptions{d.opts.events_per_sec_per_socket,
+						     d.opts.allow_fexit},
 				[&d](std::span<const uint8_t> b) { d.on_event(b); });
 		} catch (const std::exception &e) {
 			d.bpf_error = e.what();

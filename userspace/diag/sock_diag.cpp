@@ -59,7 +59,10 @@ Error sys_error(int err, const std::string &what)
 	return Error{err, "sock_diag: " + what + ": " + errno_text(err)};
 }
 
-Error bad_message(const std::string &what) { return Error{EBADMSG, "inet_diag message: " + what}; }
+Error bad_message(const std::string &what)
+{
+	return Error{EBADMSG, "inet_diag message: " + what};
+}
 
 std::string endpoint_text(unsigned family, const std::array<uint8_t, 16> &addr, uint16_t port)
 {
@@ -95,7 +98,8 @@ Error send_request(const MnlSocket &sock, const nlmsghdr *nlh)
 			return {};
 		if (n >= 0)
 			return Error{EIO, "sock_diag: sendto: short send of " + std::to_string(n) +
-						  " of " + std::to_string(nlh->nlmsg_len) + " bytes"};
+						  " of " + std::to_string(nlh->nlmsg_len) +
+						  " bytes"};
 		if (errno != EINTR)
 			return sys_error(errno, "sendto");
 	}
@@ -110,7 +114,8 @@ size_t receive(const MnlSocket &sock, std::vector<uint8_t> &buf, Clock::time_poi
 	for (;;) {
 		auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
 		if (left.count() <= 0) {
-			err = Error{ETIMEDOUT, "sock_diag: timed out waiting for the kernel's reply"};
+			err = Error{ETIMEDOUT,
+				    "sock_diag: timed out waiting for the kernel's reply"};
 			return 0;
 		}
 		pollfd pfd{fd, POLLIN, 0};
@@ -240,20 +245,24 @@ Error parse_attributes(const uint8_t *begin, const uint8_t *end, DiagSocket &s)
 		const size_t left = static_cast<size_t>(end - p);
 		const size_t offset = static_cast<size_t>(p - begin);
 		if (left < sizeof(nlattr))
-			return bad_message(std::to_string(left) + " trailing bytes after attributes, "
-				"too short for an attribute header (offset " + std::to_string(offset) + ")");
+			return bad_message(std::to_string(left) +
+					   " trailing bytes after attributes, "
+					   "too short for an attribute header (offset " +
+					   std::to_string(offset) + ")");
 		const auto *attr = reinterpret_cast<const nlattr *>(p);
 		const size_t alen = attr->nla_len;
 		if (alen < sizeof(nlattr))
 			return bad_message("attribute at offset " + std::to_string(offset) +
 					   " has bogus length " + std::to_string(alen));
 		if (alen > left)
-			return bad_message("attribute type " + std::to_string(mnl_attr_get_type(attr)) +
-					   " at offset " + std::to_string(offset) + " (length " +
+			return bad_message("attribute type " +
+					   std::to_string(mnl_attr_get_type(attr)) + " at offset " +
+					   std::to_string(offset) + " (length " +
 					   std::to_string(alen) + ") overruns the message by " +
 					   std::to_string(alen - left) + " bytes");
 		const auto *payload = static_cast<const uint8_t *>(mnl_attr_get_payload(attr));
-		if (Error e = parse_attribute(mnl_attr_get_type(attr), payload, alen - sizeof(nlattr), s);
+		if (Error e = parse_attribute(mnl_attr_get_type(attr), payload,
+					      alen - sizeof(nlattr), s);
 		    !e.ok())
 			return e;
 		// The last attribute may lack its alignment padding.
@@ -267,8 +276,8 @@ Error check_header(const nlmsghdr *nlh, size_t len)
 	if (nlh == nullptr)
 		return bad_message("null message");
 	if (len < sizeof(nlmsghdr))
-		return bad_message("short netlink header: " + std::to_string(len) + " bytes, need " +
-				   std::to_string(sizeof(nlmsghdr)));
+		return bad_message("short netlink header: " + std::to_string(len) +
+				   " bytes, need " + std::to_string(sizeof(nlmsghdr)));
 	if (nlh->nlmsg_len < sizeof(nlmsghdr))
 		return bad_message("bogus nlmsg_len " + std::to_string(nlh->nlmsg_len) +
 				   ", smaller than the netlink header");
@@ -278,9 +287,9 @@ Error check_header(const nlmsghdr *nlh, size_t len)
 	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY)
 		return bad_message("unexpected message type " + std::to_string(nlh->nlmsg_type));
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg)))
-		return bad_message("short inet_diag_msg: " +
-				   std::to_string(nlh->nlmsg_len - NLMSG_HDRLEN) +
-				   " payload bytes, need " + std::to_string(sizeof(inet_diag_msg)));
+		return bad_message(
+			"short inet_diag_msg: " + std::to_string(nlh->nlmsg_len - NLMSG_HDRLEN) +
+			" payload bytes, need " + std::to_string(sizeof(inet_diag_msg)));
 	return {};
 }
 
@@ -312,7 +321,8 @@ Error dump_family(const MnlSocket &sock, uint8_t family, const DumpOptions &opts
 		size_t n = receive(sock, buf, deadline, err);
 		if (!err.ok())
 			return Error{err.errnum, err.message + " (" + what + ")"};
-		auto outcome = detail::process_dump_datagram(buf.data(), n, nlh->nlmsg_seq, portid, out);
+		auto outcome =
+			detail::process_dump_datagram(buf.data(), n, nlh->nlmsg_seq, portid, out);
 		if (!outcome.error.ok())
 			return Error{outcome.error.errnum,
 				     "sock_diag: " + what + ": " + outcome.error.message};
@@ -328,7 +338,8 @@ Error destroy_errno_error(int err, const std::string &what)
 		return sys_error(err, what + ": kernel built without CONFIG_INET_DIAG_DESTROY");
 	case EPERM:
 	case EACCES:
-		return sys_error(err, what + ": needs CAP_NET_ADMIN in the socket's network namespace");
+		return sys_error(err,
+				 what + ": needs CAP_NET_ADMIN in the socket's network namespace");
 	// inet_diag answers a cookie mismatch with ENOENT too, so both cases are named.
 	case ENOENT:
 	case ESTALE:
@@ -370,13 +381,14 @@ Error wait_for_ack(const MnlSocket &sock, uint32_t seq, Clock::time_point deadli
 		if (!err.ok())
 			return Error{err.errnum, err.message + " (" + what + ")"};
 		int left = static_cast<int>(n);
-		for (auto *nlh = reinterpret_cast<const nlmsghdr *>(buf.data()); mnl_nlmsg_ok(nlh, left);
-		     nlh = mnl_nlmsg_next(nlh, &left)) {
+		for (auto *nlh = reinterpret_cast<const nlmsghdr *>(buf.data());
+		     mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (!is_ours(nlh, seq, portid) || nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
 			int code = 0;
 			if (!nlmsg_error_code(nlh, code))
-				return Error{EBADMSG, "sock_diag: " + what + ": truncated NLMSG_ERROR"};
+				return Error{EBADMSG,
+					     "sock_diag: " + what + ": truncated NLMSG_ERROR"};
 			return code == 0 ? Error{} : destroy_errno_error(code, what);
 		}
 	}

@@ -33,7 +33,10 @@ inline constexpr uint8_t kTcpTimeWait = 6;
 inline constexpr uint8_t kTcpClose = 7;
 inline constexpr uint8_t kTcpListen = 10;
 
-constexpr uint32_t tcp_state_bit(uint8_t state) { return 1u << state; }
+constexpr uint32_t tcp_state_bit(uint8_t state)
+{
+	return 1u << state;
+}
 
 inline constexpr uint32_t kAllTcpStates = 0xfff; // TCPF_ALL
 // Listeners and TIME_WAIT minisockets have no receive queue worth governing.
@@ -41,8 +44,8 @@ inline constexpr uint32_t kDefaultTcpStates =
 	kAllTcpStates & ~(tcp_state_bit(kTcpListen) | tcp_state_bit(kTcpTimeWait));
 
 struct DiagSocket {
-	uint64_t cookie = 0; // idiag_cookie[0] | idiag_cookie[1] << 32, as SO_COOKIE
-	uint16_t family = 0; // AF_INET or AF_INET6
+	uint64_t cookie = 0;		 // idiag_cookie[0] | idiag_cookie[1] << 32, as SO_COOKIE
+	uint16_t family = 0;		 // AF_INET or AF_INET6
 	std::array<uint8_t, 16> saddr{}; // network order; IPv4 in the first 4 bytes
 	std::array<uint8_t, 16> daddr{};
 	uint16_t sport = 0; // host order
@@ -55,7 +58,7 @@ struct DiagSocket {
 	// 0 when INET_DIAG_SKMEMINFO was absent; a full socket never has rcvbuf 0.
 	uint32_t rmem_alloc = 0;
 	uint32_t rcvbuf = 0;
-	uint32_t rqueue = 0; // idiag_rqueue: unread bytes for established sockets
+	uint32_t rqueue = 0;	// idiag_rqueue: unread bytes for established sockets
 	uint64_t cgroup_id = 0; // 0 when INET_DIAG_CGROUP_ID was absent
 	// From tcp_info; 0 when not requested or when the kernel's copy is too short.
 	uint8_t rcv_wscale = 0;

@@ -49,10 +49,14 @@ public:
 		return static_cast<inet_diag_msg *>(
 			mnl_nlmsg_put_extra_header(nlh_, sizeof(inet_diag_msg)));
 	}
-	void attr(uint16_t type, const void *data, size_t len) { mnl_attr_put(nlh_, type, len, data); }
+	void attr(uint16_t type, const void *data, size_t len)
+	{
+		mnl_attr_put(nlh_, type, len, data);
+	}
 	nlattr *last_attr(size_t attr_len)
 	{
-		return reinterpret_cast<nlattr *>(buf_.data() + nlh_->nlmsg_len - MNL_ALIGN(attr_len));
+		return reinterpret_cast<nlattr *>(buf_.data() + nlh_->nlmsg_len -
+						  MNL_ALIGN(attr_len));
 	}
 	nlmsghdr *nlh() { return nlh_; }
 	size_t len() const { return nlh_->nlmsg_len; }
@@ -217,7 +221,8 @@ TEST(SockDiagParse, CgroupIdTooShortIsRejected)
 	msg.attr(INET_DIAG_CGROUP_ID, &kCgroupId, 4);
 	auto r = parse_inet_diag(msg.nlh(), msg.len());
 	ASSERT_FALSE(r.ok());
-	EXPECT_NE(r.error.message.find("INET_DIAG_CGROUP_ID"), std::string::npos) << r.error.message;
+	EXPECT_NE(r.error.message.find("INET_DIAG_CGROUP_ID"), std::string::npos)
+		<< r.error.message;
 }
 
 TEST(SockDiagParse, ShortTcpInfoUsesOnlyFieldsThatFit)
@@ -293,7 +298,9 @@ TEST(SockDiagParse, AttributeLengthBeyondTheMessageIsRejected)
 	msg.last_attr(NLA_HDRLEN + sizeof(kCgroupId))->nla_len = 200;
 	auto r = parse_inet_diag(msg.nlh(), msg.len());
 	ASSERT_FALSE(r.ok());
-	EXPECT_NE(r.error.message.find("attribute type " + std::to_string(INET_DIAG_CGROUP_ID)), std::string::npos) << r.error.message;
+	EXPECT_NE(r.error.message.find("attribute type " + std::to_string(INET_DIAG_CGROUP_ID)),
+		  std::string::npos)
+		<< r.error.message;
 	EXPECT_NE(r.error.message.find("overruns"), std::string::npos) << r.error.message;
 }
 
@@ -514,7 +521,7 @@ TEST(SockDiagDatagram, MalformedSocketMessageFailsTheDump)
 	Datagram d;
 	nlmsghdr *nlh = d.add_socket(kSeq, kPortid, 1);
 	auto *attr = reinterpret_cast<nlattr *>(reinterpret_cast<uint8_t *>(nlh) + NLMSG_HDRLEN +
-						 sizeof(inet_diag_msg));
+						sizeof(inet_diag_msg));
 	attr->nla_len = 3;
 	std::vector<DiagSocket> out;
 	auto o = detail::process_dump_datagram(d.data(), d.size(), kSeq, kPortid, out);
@@ -539,7 +546,10 @@ TEST(SockDiagDatagram, PartialTrailingMessageIsAnError)
 constexpr int kIoTimeoutMs = 2000;
 constexpr size_t kUnreadBytes = 10000;
 
-std::string err_text() { return std::strerror(errno); }
+std::string err_text()
+{
+	return std::strerror(errno);
+}
 
 void set_io_timeouts(int fd)
 {
@@ -636,8 +646,7 @@ void fill_server_queue(Conn &c)
 	FAIL() << "only " << queued << " of " << kUnreadBytes << " bytes arrived";
 }
 
-const DiagSocket *find(const std::vector<DiagSocket> &v, int family, uint16_t sport,
-		       uint16_t dport)
+const DiagSocket *find(const std::vector<DiagSocket> &v, int family, uint16_t sport, uint16_t dport)
 {
 	for (const auto &s : v)
 		if (s.family == family && s.sport == sport && s.dport == dport)
@@ -668,14 +677,17 @@ std::optional<uint64_t> own_cgroup2_id()
 		std::istringstream fields(line);
 		std::string id, parent, dev, root, mountpoint;
 		fields >> id >> parent >> dev >> root >> mountpoint;
-		struct stat st{};
+		struct stat st {};
 		if (!path.empty() && stat((mountpoint + path).c_str(), &st) == 0)
 			return st.st_ino;
 	}
 	return std::nullopt;
 }
 
-std::string family_str(int family) { return family == AF_INET ? "IPv4" : "IPv6"; }
+std::string family_str(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
+}
 
 class SockDiagLive : public ::testing::TestWithParam<int> {};
 
@@ -704,7 +716,7 @@ TEST_P(SockDiagLive, DumpFindsBothEndsOfALoopbackConnection)
 	EXPECT_EQ(srv->daddr, loopback_bytes(family));
 	EXPECT_EQ(srv->cookie, sockopt<uint64_t>(c.server.get(), SOL_SOCKET, SO_COOKIE));
 	EXPECT_EQ(cli->cookie, sockopt<uint64_t>(c.client.get(), SOL_SOCKET, SO_COOKIE));
-	struct stat st{};
+	struct stat st {};
 	ASSERT_EQ(fstat(c.server.get(), &st), 0);
 	EXPECT_EQ(srv->inode, st.st_ino);
 	EXPECT_EQ(srv->uid, geteuid());
@@ -777,7 +789,8 @@ TEST_P(SockDiagLive, DestroyResetsThePeer)
 	Error e = destroy(srv);
 	if (e.errnum == EOPNOTSUPP) {
 		// Allowed outcome on kernels without the option; the message must say so.
-		EXPECT_NE(e.message.find("CONFIG_INET_DIAG_DESTROY"), std::string::npos) << e.message;
+		EXPECT_NE(e.message.find("CONFIG_INET_DIAG_DESTROY"), std::string::npos)
+			<< e.message;
 		std::cout << "[ info     ] SOCK_DESTROY unsupported: " << e.message << "\n";
 		return;
 	}
@@ -790,8 +803,8 @@ TEST_P(SockDiagLive, DestroyResetsThePeer)
 	const int peer_errno = errno;
 	EXPECT_TRUE(n == 0 || (n < 0 && peer_errno == ECONNRESET))
 		<< "peer recv returned " << n << ": " << std::strerror(peer_errno);
-	std::cout << "[ info     ] SOCK_DESTROY works here (" << family_str(family) << "): peer saw "
-		  << (n == 0 ? "EOF" : std::strerror(peer_errno)) << "\n";
+	std::cout << "[ info     ] SOCK_DESTROY works here (" << family_str(family)
+		  << "): peer saw " << (n == 0 ? "EOF" : std::strerror(peer_errno)) << "\n";
 
 	// The owner still gets what was queued, then the abort.
 	std::vector<char> drain(kUnreadBytes + 1);
@@ -830,7 +843,8 @@ TEST_P(SockDiagLive, DestroyRefusesStaleCookieAndUnknownSocket)
 	Error e = destroy(stale);
 	if (e.errnum != EOPNOTSUPP) {
 		EXPECT_EQ(e.errnum, ENOENT) << e.message;
-		EXPECT_NE(e.message.find("no socket with this 4-tuple and cookie"), std::string::npos)
+		EXPECT_NE(e.message.find("no socket with this 4-tuple and cookie"),
+			  std::string::npos)
 			<< e.message;
 	}
 

@@ -22,7 +22,8 @@ void add(const std::string &path, std::set<std::pair<uint64_t, uint64_t>> &seen,
 	struct stat st;
 	if (stat(path.c_str(), &st) != 0)
 		return;
-	auto key = std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
+	auto key =
+		std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
 	if (seen.count(key))
 		return;
 	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -53,7 +54,8 @@ std::vector<Namespace> enumerate()
 	std::set<std::pair<uint64_t, uint64_t>> seen;
 	// Our own namespace first: it is where the daemon runs.
 	add("/proc/self/ns/net", seen, out);
-	scan_dir("/run/netns", [&](const char *n) { add(std::string("/run/netns/") + n, seen, out); });
+	scan_dir("/run/netns",
+		 [&](const char *n) { add(std::string("/run/netns/") + n, seen, out); });
 	scan_dir("/proc", [&](const char *n) {
 		if (n[0] < '0' || n[0] > '9')
 			return;
@@ -67,7 +69,8 @@ bool run_in(const Namespace &ns, const std::function<void()> &fn, std::string &e
 	// Our own namespace needs no setns() (which would need CAP_SYS_ADMIN
 	// even to "enter" the namespace we are already in).
 	struct stat own;
-	if (stat("/proc/thread-self/ns/net", &own) == 0 && static_cast<uint64_t>(own.st_dev) == ns.dev &&
+	if (stat("/proc/thread-self/ns/net", &own) == 0 &&
+	    static_cast<uint64_t>(own.st_dev) == ns.dev &&
 	    static_cast<uint64_t>(own.st_ino) == ns.ino) {
 		fn();
 		return true;
@@ -86,8 +89,9 @@ bool run_in(const Namespace &ns, const std::function<void()> &fn, std::string &e
 		~Back()
 		{
 			if (setns(fd, CLONE_NEWNET) != 0) {
-				spdlog::critical("cannot return to the daemon's network namespace: {}",
-						 errno_text(errno));
+				spdlog::critical(
+					"cannot return to the daemon's network namespace: {}",
+					errno_text(errno));
 				std::abort();
 			}
 		}

@@ -14,9 +14,9 @@ namespace rcvgov::netns {
 
 struct Namespace {
 	uint64_t dev = 0;
-	uint64_t ino = 0;    // the netns inode, stable while it exists
-	std::string origin;  // a path it was found through, for logs
-	UniqueFd fd;         // O_RDONLY|O_CLOEXEC, usable with setns()
+	uint64_t ino = 0;   // the netns inode, stable while it exists
+	std::string origin; // a path it was found through, for logs
+	UniqueFd fd;	    // O_RDONLY|O_CLOEXEC, usable with setns()
 };
 
 // Every distinct network namespace reachable through /proc/<pid>/ns/net

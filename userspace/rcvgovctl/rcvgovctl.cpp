@@ -20,7 +20,8 @@ int main(int argc, char **argv)
 	auto *events = app.add_subcommand("events", "the most recent kernel events");
 	for (auto *sub : {status, sockets, events})
 		sub->add_flag("--json", json, "print JSON instead of a table");
-	sockets->add_option("-n,--limit", limit, "how many sockets (0: all)")->capture_default_str();
+	sockets->add_option("-n,--limit", limit, "how many sockets (0: all)")
+		->capture_default_str();
 	events->add_option("-n,--limit", limit, "how many events (0: all)")->capture_default_str();
 	std::string type;
 	events->add_option("--type", type, "only this type")
