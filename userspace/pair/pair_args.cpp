@@ -50,8 +50,9 @@ uint64_t parse_size(const std::string &flag, const std::string &text)
 		bad(flag, text, want);
 	if (n == 0)
 		bad(flag, text, want);
+	// One write/read buffer of this size is allocated: keep it sane.
 	if (n > std::numeric_limits<uint32_t>::max() / mult)
-		bad(flag, text, "at most 4G");
+		bad(flag, text, "must be below 4G");
 	return n * mult;
 }
 
@@ -93,7 +94,9 @@ SockAddr parse_endpoint(const std::string &flag, const std::string &text)
 {
 	const char *want = "ADDR:PORT with a numeric IPv4 address, or [IPv6]:PORT";
 	std::string host, port;
-	if (!text.empty() && text[0] == '[') {
+	// Brackets mark IPv6 and only IPv6, so the form alone tells the family.
+	bool bracketed = !text.empty() && text[0] == '[';
+	if (bracketed) {
 		auto close = text.find("]:");
 		if (close == std::string::npos)
 			bad(flag, text, want);
@@ -106,6 +109,8 @@ SockAddr parse_endpoint(const std::string &flag, const std::string &text)
 		host = text.substr(0, colon);
 		port = text.substr(colon + 1);
 	}
+	if (host.empty())
+		bad(flag, text, want);
 	uint64_t p;
 	std::string rest;
 	if (!split_number(port, p, rest) || !rest.empty() || p == 0 || p > 65535)
@@ -113,11 +118,11 @@ SockAddr parse_endpoint(const std::string &flag, const std::string &text)
 	SockAddr a;
 	auto *v4 = reinterpret_cast<sockaddr_in *>(&a.ss);
 	auto *v6 = reinterpret_cast<sockaddr_in6 *>(&a.ss);
-	if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+	if (!bracketed && inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons(static_cast<uint16_t>(p));
 		a.len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+	} else if (bracketed && inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
 		v6->sin6_port = htons(static_cast<uint16_t>(p));
 		a.len = sizeof(*v6);
@@ -140,6 +145,29 @@ std::string format_sockaddr(const sockaddr *sa)
 	return std::string(buf) + ":" + std::to_string(ntohs(v4->sin_port));
 }
 
+const char *to_string(ReadMode m)
+{
+	switch (m) {
+	case ReadMode::Slow: return "slow";
+	case ReadMode::Never: return "never";
+	case ReadMode::Oscillate: return "oscillate";
+	}
+	return "?";
+}
+
+uint64_t read_bytes_at(const ReaderConfig &cfg, std::chrono::nanoseconds elapsed)
+{
+	switch (cfg.mode) {
+	case ReadMode::Never: return 0;
+	case ReadMode::Slow: return cfg.read_bytes;
+	case ReadMode::Oscillate: {
+		auto cycle = cfg.slow_period + cfg.fast_period;
+		return (elapsed % cycle) < cfg.slow_period ? cfg.read_bytes : cfg.fast_bytes;
+	}
+	}
+	return 0;
+}
+
 namespace {
 
 // CLI11 collects strings; the conversions above give the error text.
@@ -159,32 +187,46 @@ void run_cli(CLI::App &app, const std::vector<std::string> &args)
 
 SenderConfig parse_sender_args(const std::vector<std::string> &args)
 {
-	CLI::App app{"rcvgov-sender: writes PAYLOAD bytes every INTERVAL to a TCP peer"};
-	std::string connect, payload = "1448", interval = "1ms", duration = "30s";
-	bool no_nodelay = false;
+	CLI::App app{"Writes PAYLOAD bytes every INTERVAL to a TCP peer (the blog's sender).",
+		     "rcvgov-sender"};
+	std::string connect, payload = "1448", interval = "1ms", duration = "30s",
+			     connect_timeout = "10s";
+	bool nodelay = true, catch_up = false;
 	app.add_option("--connect", connect, "ADDR:PORT or [ADDR6]:PORT")->required();
-	app.add_option("--payload", payload, "bytes per write (1448, 64K, ...)")->capture_default_str();
+	app.add_option("--payload", payload, "bytes per write (1448, 64K, ...)")
+		->capture_default_str();
 	app.add_option("--interval", interval, "time between writes")->capture_default_str();
-	app.add_option("--duration", duration, "how long to run, 0 = forever")->capture_default_str();
-	app.add_flag("--no-nodelay", no_nodelay, "leave Nagle on (default: TCP_NODELAY)");
+	app.add_option("--duration", duration, "how long to run, 0 = forever")
+		->capture_default_str();
+	app.add_option("--connect-timeout", connect_timeout, "give up connecting after this")
+		->capture_default_str();
+	app.add_flag("--nodelay,!--no-nodelay", nodelay,
+		     "TCP_NODELAY: one segment per write (default on; --no-nodelay for Nagle)");
+	app.add_flag("--catch-up", catch_up,
+		     "after a stall, send the missed writes in a burst (default: skip them)");
 	run_cli(app, args);
 	SenderConfig c;
 	c.connect = parse_endpoint("--connect", connect);
 	c.payload = parse_size("--payload", payload);
 	c.interval = parse_duration("--interval", interval);
 	c.duration = parse_duration("--duration", duration, true);
-	c.nodelay = !no_nodelay;
+	c.connect_timeout = parse_duration("--connect-timeout", connect_timeout);
+	c.nodelay = nodelay;
+	c.catch_up = catch_up;
 	return c;
 }
 
 ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 {
-	CLI::App app{"rcvgov-reader: accepts one TCP connection and reads it slowly (or never)"};
+	CLI::App app{"Accepts one TCP connection and reads it slowly, never, or slow/fast in turn.",
+		     "rcvgov-reader"};
 	std::string listen, mode = "slow", read_bytes = "1", fast_bytes = "3300", interval = "1ms",
-			    slow_period = "240s", fast_period = "240s", duration = "30s";
+			    slow_period = "240s", fast_period = "240s", duration = "30s",
+			    accept_timeout = "60s";
 	app.add_option("--listen", listen, "ADDR:PORT or [ADDR6]:PORT")->required();
 	app.add_option("--mode", mode, "slow, never or oscillate")->capture_default_str();
-	app.add_option("--read-bytes", read_bytes, "bytes per read in slow mode")->capture_default_str();
+	app.add_option("--read-bytes", read_bytes, "bytes per read (slow mode, slow phase)")
+		->capture_default_str();
 	app.add_option("--fast-bytes", fast_bytes, "bytes per read in the fast phase")
 		->capture_default_str();
 	app.add_option("--interval", interval, "time between reads")->capture_default_str();
@@ -192,7 +234,11 @@ ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 		->capture_default_str();
 	app.add_option("--fast-period", fast_period, "oscillate: fast phase length")
 		->capture_default_str();
-	app.add_option("--duration", duration, "how long to run, 0 = forever")->capture_default_str();
+	app.add_option("--duration", duration, "how long to read after accept, 0 = forever")
+		->capture_default_str();
+	app.add_option("--accept-timeout", accept_timeout, "give up waiting for a peer, 0 = never")
+		->capture_default_str();
+	// No --rcvbuf on purpose: SO_RCVBUF locks autotuning and hides the bug.
 	run_cli(app, args);
 	ReaderConfig c;
 	c.listen = parse_endpoint("--listen", listen);
@@ -210,6 +256,7 @@ ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 	c.slow_period = parse_duration("--slow-period", slow_period);
 	c.fast_period = parse_duration("--fast-period", fast_period);
 	c.duration = parse_duration("--duration", duration, true);
+	c.accept_timeout = parse_duration("--accept-timeout", accept_timeout, true);
 	return c;
 }
 

@@ -10,8 +10,11 @@
 
 namespace rcvgov::pair {
 
-// "1448", "64K", "1M" (binary multiples). Throws std::invalid_argument
-// naming `flag` and what is allowed.
+// Every parser below throws std::invalid_argument whose text names the flag,
+// repeats the rejected value and says what is allowed, e.g.
+//   --payload: invalid value '12Q': a positive byte count like 1448, 64K or 1M
+
+// "1448", "64K", "1M", "1G" (binary multiples), below 4G.
 uint64_t parse_size(const std::string &flag, const std::string &text);
 // "1ms", "500us", "30s", "2m", "0" (0 only where allow_zero).
 std::chrono::nanoseconds parse_duration(const std::string &flag, const std::string &text,
@@ -33,7 +36,16 @@ struct SenderConfig {
 	uint64_t payload = 1448;
 	std::chrono::nanoseconds interval = std::chrono::milliseconds(1);
 	std::chrono::nanoseconds duration = std::chrono::seconds(30); // 0: forever
+	// A peer that drops SYNs would otherwise keep connect() busy for ~2 min.
+	std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);
+	// On by default so every write leaves as one 1448-byte segment, as in
+	// the blog; Nagle would merge writes while the window is closed.
 	bool nodelay = true;
+	// After a stall (CPU contention, a blocked write), write the missed
+	// payloads back to back to keep the exact average rate. Off by default:
+	// such a burst can fill the receive window to its right edge, and the
+	// zero window that follows ends the blog's unbounded growth at random.
+	bool catch_up = false;
 };
 
 struct ReaderConfig {
@@ -45,11 +57,19 @@ struct ReaderConfig {
 	std::chrono::nanoseconds slow_period = std::chrono::seconds(240);
 	std::chrono::nanoseconds fast_period = std::chrono::seconds(240);
 	std::chrono::nanoseconds duration = std::chrono::seconds(30); // 0: forever
+	// A reader nobody connects to must not outlive the script that started
+	// it; 0 waits forever.
+	std::chrono::nanoseconds accept_timeout = std::chrono::seconds(60);
 };
 
-// Parse argv (without argv[0] handling quirks: CLI11 does the work).
-// Throw std::invalid_argument with the message to print; --help prints
-// usage and throws HelpRequested.
+const char *to_string(ReadMode m);
+// Bytes the reader asks for at `elapsed` since accept (0: skip this tick).
+// Oscillate starts with the slow phase, as in the blog.
+uint64_t read_bytes_at(const ReaderConfig &cfg, std::chrono::nanoseconds elapsed);
+
+// Parse the arguments after argv[0]. Bad input throws
+// std::invalid_argument with the message to print; --help throws
+// HelpRequested carrying the usage text.
 struct HelpRequested {
 	std::string text;
 };

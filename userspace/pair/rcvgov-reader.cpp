@@ -2,9 +2,12 @@
 // connection and reads it slowly, never, or alternating slow and fast.
 // It deliberately never sets SO_RCVBUF: that would lock autotuning and
 // hide the behaviour under study.
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -19,20 +22,63 @@ using namespace rcvgov::pair;
 
 namespace {
 
-// Bytes to read at this point of the run.
-uint64_t bytes_now(const ReaderConfig &cfg, std::chrono::nanoseconds t)
+UniqueFd listen_on(const SockAddr &addr)
 {
-	switch (cfg.mode) {
-	case ReadMode::Never:
-		return 0;
-	case ReadMode::Slow:
-		return cfg.read_bytes;
-	case ReadMode::Oscillate: {
-		auto cycle = cfg.slow_period + cfg.fast_period;
-		return (t % cycle) < cfg.slow_period ? cfg.read_bytes : cfg.fast_bytes;
+	UniqueFd fd(socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+	int one = 1;
+	// SO_REUSEADDR: a rerun right after a killed lab must not hit EADDRINUSE
+	// because of TIME_WAIT leftovers.
+	if (!fd || setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd.get(), reinterpret_cast<const sockaddr *>(&addr.ss), addr.len) ||
+	    listen(fd.get(), 1)) {
+		int err = errno; // close() must not hide why
+		fd.reset();
+		errno = err;
 	}
+	return fd;
+}
+
+// Waits for one peer, at most `timeout` (0: forever). An empty fd with
+// errno 0 means stopped or timed out; otherwise errno tells why.
+UniqueFd accept_one(int lfd, std::chrono::nanoseconds timeout)
+{
+	auto deadline = std::chrono::steady_clock::now() + timeout;
+	while (!stop_requested()) {
+		int wait_ms = 1000;
+		if (timeout.count()) {
+			auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+					    deadline - std::chrono::steady_clock::now())
+					    .count();
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				return UniqueFd();
+			}
+			wait_ms = static_cast<int>(std::min<long long>(left + 1, 1000));
+		}
+		pollfd p{lfd, POLLIN, 0};
+		int n = poll(&p, 1, wait_ms);
+		if (n < 0 && errno != EINTR)
+			return UniqueFd();
+		if (n <= 0)
+			continue;
+		int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+		if (fd >= 0)
+			return UniqueFd(fd);
+		if (errno != EINTR && errno != ECONNABORTED)
+			return UniqueFd();
 	}
-	return 0;
+	errno = 0;
+	return UniqueFd();
+}
+
+std::string local_and_peer(int fd)
+{
+	sockaddr_storage local{}, peer{};
+	socklen_t llen = sizeof(local), plen = sizeof(peer);
+	getsockname(fd, reinterpret_cast<sockaddr *>(&local), &llen);
+	getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &plen);
+	return "local=" + format_sockaddr(reinterpret_cast<sockaddr *>(&local)) +
+	       " peer=" + format_sockaddr(reinterpret_cast<sockaddr *>(&peer));
 }
 
 } // namespace
@@ -50,47 +96,42 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	install_stop_handlers();
-	const auto *laddr = reinterpret_cast<const sockaddr *>(&cfg.listen.ss);
+	std::string where = format_sockaddr(reinterpret_cast<const sockaddr *>(&cfg.listen.ss));
 
-	UniqueFd lfd(socket(cfg.listen.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-	int one = 1;
-	if (!lfd || setsockopt(lfd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd.get(), laddr, cfg.listen.len) || listen(lfd.get(), 1)) {
-		std::fprintf(stderr, "rcvgov-reader: listen %s: %s\n", format_sockaddr(laddr).c_str(),
+	UniqueFd lfd = listen_on(cfg.listen);
+	if (!lfd) {
+		std::fprintf(stderr, "rcvgov-reader: listen %s: %s\n", where.c_str(),
 			     errno_text(errno).c_str());
 		return 1;
 	}
-	UniqueFd cfd;
-	while (!cfd) {
-		int fd = accept4(lfd.get(), nullptr, nullptr, SOCK_CLOEXEC);
-		if (fd >= 0) {
-			cfd.reset(fd);
-		} else if (errno != EINTR || stop_requested()) {
-			if (stop_requested())
-				return 0;
-			std::fprintf(stderr, "rcvgov-reader: accept: %s\n", errno_text(errno).c_str());
-			return 1;
-		}
+	UniqueFd cfd = accept_one(lfd.get(), cfg.accept_timeout);
+	if (!cfd) {
+		if (stop_requested())
+			return 0;
+		std::fprintf(stderr, "rcvgov-reader: accept on %s: %s\n", where.c_str(),
+			     errno == ETIMEDOUT ? "no peer within --accept-timeout"
+						: errno_text(errno).c_str());
+		return 1;
 	}
+	// One connection only: a second peer must be refused, not queued.
 	lfd.reset();
-	sockaddr_storage local{}, peer{};
-	socklen_t llen = sizeof(local), plen = sizeof(peer);
-	getsockname(cfd.get(), reinterpret_cast<sockaddr *>(&local), &llen);
-	getpeername(cfd.get(), reinterpret_cast<sockaddr *>(&peer), &plen);
 	// Scripts find the socket under study by this line.
-	std::printf("accepted local=%s peer=%s pid=%d\n",
-		    format_sockaddr(reinterpret_cast<sockaddr *>(&local)).c_str(),
-		    format_sockaddr(reinterpret_cast<sockaddr *>(&peer)).c_str(), getpid());
+	std::printf("accepted %s pid=%d\n", local_and_peer(cfd.get()).c_str(), getpid());
 	std::fflush(stdout);
 
 	std::vector<char> buf(std::max(cfg.read_bytes, cfg.fast_bytes));
 	uint64_t got = 0, reads = 0;
 	bool peer_closed = false;
 	int rc = 0;
-	Pacer pacer(cfg.interval);
+	// A reader that never reads only has to notice the end of its run.
+	Pacer pacer(cfg.mode == ReadMode::Never
+			    ? std::max<std::chrono::nanoseconds>(cfg.interval,
+								 std::chrono::milliseconds(100))
+			    : cfg.interval);
 	while (!stop_requested() && (cfg.duration.count() == 0 || pacer.elapsed() < cfg.duration)) {
-		uint64_t want = bytes_now(cfg, pacer.elapsed());
+		uint64_t want = read_bytes_at(cfg, pacer.elapsed());
 		if (want) {
+			// Never wait in recv: the pace, not the data, sets the rate.
 			ssize_t n = recv(cfd.get(), buf.data(), want, MSG_DONTWAIT);
 			if (n > 0) {
 				got += static_cast<uint64_t>(n);
@@ -108,9 +149,9 @@ int main(int argc, char **argv)
 		if (!pacer.wait())
 			break;
 	}
-	std::printf("read %llu bytes in %llu reads over %.1f s%s\n",
+	std::printf("read %llu bytes in %llu reads over %.1f s, mode %s%s\n",
 		    static_cast<unsigned long long>(got), static_cast<unsigned long long>(reads),
-		    static_cast<double>(pacer.elapsed().count()) / 1e9,
+		    static_cast<double>(pacer.elapsed().count()) / 1e9, to_string(cfg.mode),
 		    peer_closed ? " (peer closed)" : "");
 	return rc;
 }

@@ -1,12 +1,17 @@
 // rcvgov-sender: the sending half of the blog's test pair. Writes a fixed
 // payload at a fixed rate; a slow reader makes the writes block, which is
 // the point (the receiver's queue is what we study).
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 #include "common/errno_text.h"
@@ -16,6 +21,100 @@
 
 using namespace rcvgov;
 using namespace rcvgov::pair;
+
+namespace {
+
+struct Totals {
+	uint64_t sent = 0;
+	uint64_t writes = 0;
+	// The socket could not take the whole payload at once: the window or
+	// our send buffer was full, so this write had to wait.
+	uint64_t blocked = 0;
+	// send() returned a short count (the first, non-blocking attempt, or a
+	// blocking one cut short by a signal).
+	uint64_t partial = 0;
+	// Deadlines dropped after a stall instead of being caught up.
+	uint64_t skipped = 0;
+};
+
+std::string endpoint(const SockAddr &a)
+{
+	return format_sockaddr(reinterpret_cast<const sockaddr *>(&a.ss));
+}
+
+// Non-blocking connect bounded by `timeout`, then back to blocking mode.
+// Returns 0 or an errno value.
+int connect_bounded(int fd, const SenderConfig &cfg)
+{
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return errno;
+	if (connect(fd, reinterpret_cast<const sockaddr *>(&cfg.connect.ss), cfg.connect.len) == 0)
+		return fcntl(fd, F_SETFL, flags) < 0 ? errno : 0;
+	if (errno != EINPROGRESS)
+		return errno;
+	auto deadline = std::chrono::steady_clock::now() + cfg.connect_timeout;
+	for (;;) {
+		auto left = deadline - std::chrono::steady_clock::now();
+		if (left.count() <= 0)
+			return ETIMEDOUT;
+		pollfd p{fd, POLLOUT, 0};
+		auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(left).count() + 1;
+		int n = poll(&p, 1, static_cast<int>(std::min<long long>(ms, 1000)));
+		if (n < 0 && errno == EINTR && !stop_requested())
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			continue;
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return errno;
+		if (err)
+			return err;
+		return fcntl(fd, F_SETFL, flags) < 0 ? errno : 0;
+	}
+}
+
+// Writes the whole payload; false (with errno set) on a socket error or when
+// a stop was requested mid-write.
+bool write_all(int fd, const std::vector<char> &payload, Totals &t)
+{
+	size_t off = 0;
+	// Try without waiting first: that is how a blocked write is told apart
+	// from one the socket took at once.
+	int flags = MSG_NOSIGNAL | MSG_DONTWAIT;
+	while (off < payload.size()) {
+		ssize_t n = send(fd, payload.data() + off, payload.size() - off, flags);
+		if (n < 0 && errno == EINTR) {
+			if (stop_requested())
+				return false;
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN && (flags & MSG_DONTWAIT)) {
+			++t.blocked;
+			flags = MSG_NOSIGNAL;
+			continue;
+		}
+		if (n < 0)
+			return false;
+		off += static_cast<size_t>(n);
+		t.sent += static_cast<uint64_t>(n);
+		if (off < payload.size()) {
+			++t.partial;
+			if (flags & MSG_DONTWAIT)
+				++t.blocked;
+			flags = MSG_NOSIGNAL;
+			if (stop_requested())
+				return false;
+		}
+	}
+	++t.writes;
+	return true;
+}
+
+} // namespace
 
 int main(int argc, char **argv)
 {
@@ -37,51 +136,63 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int one = 1;
-	if (cfg.nodelay)
-		setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd.get(), reinterpret_cast<const sockaddr *>(&cfg.connect.ss), cfg.connect.len)) {
-		std::fprintf(stderr, "rcvgov-sender: connect %s: %s\n",
-			     format_sockaddr(reinterpret_cast<const sockaddr *>(&cfg.connect.ss)).c_str(),
-			     errno_text(errno).c_str());
+	if (cfg.nodelay && setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		std::fprintf(stderr, "rcvgov-sender: TCP_NODELAY: %s\n", errno_text(errno).c_str());
 		return 1;
 	}
-	std::printf("connected to %s\n",
-		    format_sockaddr(reinterpret_cast<const sockaddr *>(&cfg.connect.ss)).c_str());
+	if (int err = connect_bounded(fd.get(), cfg)) {
+		if (stop_requested())
+			return 0;
+		std::fprintf(stderr, "rcvgov-sender: connect %s: %s\n",
+			     endpoint(cfg.connect).c_str(), errno_text(err).c_str());
+		return 1;
+	}
+	sockaddr_storage local{};
+	socklen_t llen = sizeof(local);
+	getsockname(fd.get(), reinterpret_cast<sockaddr *>(&local), &llen);
+	std::printf("connected local=%s peer=%s pid=%d\n",
+		    format_sockaddr(reinterpret_cast<sockaddr *>(&local)).c_str(),
+		    endpoint(cfg.connect).c_str(), getpid());
 	std::fflush(stdout);
 
 	std::vector<char> payload(cfg.payload, 'x');
-	uint64_t sent = 0, writes = 0, partial = 0;
+	Totals t;
 	int rc = 0;
+	const auto start = std::chrono::steady_clock::now();
+	auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
+	// Writes follow absolute deadlines so jitter does not drift the rate.
+	// Unless --catch-up, a stall of a whole interval or more re-anchors the
+	// schedule: the missed writes are dropped, never sent as one burst.
 	Pacer pacer(cfg.interval);
-	while (!stop_requested() && (cfg.duration.count() == 0 || pacer.elapsed() < cfg.duration)) {
-		size_t off = 0;
-		while (off < payload.size()) {
-			ssize_t n = send(fd.get(), payload.data() + off, payload.size() - off,
-					 MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR) {
-				if (stop_requested())
-					break;
-				continue;
+	uint64_t ticks = 0; // deadlines since the schedule's anchor
+	while (!stop_requested() && (cfg.duration.count() == 0 || elapsed() < cfg.duration)) {
+		if (!cfg.catch_up) {
+			auto lag = pacer.elapsed() - static_cast<int64_t>(ticks) * cfg.interval;
+			if (lag >= cfg.interval) {
+				t.skipped += static_cast<uint64_t>(lag / cfg.interval);
+				pacer = Pacer(cfg.interval);
+				ticks = 0;
 			}
-			if (n < 0) {
+		}
+		if (!write_all(fd.get(), payload, t)) {
+			if (!stop_requested()) {
 				std::fprintf(stderr, "rcvgov-sender: send: %s\n",
 					     errno_text(errno).c_str());
 				rc = 1;
-				goto out;
 			}
-			if (off == 0 && static_cast<size_t>(n) < payload.size())
-				++partial;
-			off += static_cast<size_t>(n);
-			sent += static_cast<uint64_t>(n);
+			break;
 		}
-		++writes;
 		if (!pacer.wait())
 			break;
+		++ticks;
 	}
-out:
-	std::printf("sent %llu bytes in %llu writes (%llu partial) over %.1f s\n",
-		    static_cast<unsigned long long>(sent), static_cast<unsigned long long>(writes),
-		    static_cast<unsigned long long>(partial),
-		    static_cast<double>(pacer.elapsed().count()) / 1e9);
+	std::printf("sent %llu bytes in %llu writes (%llu blocked, %llu partial, %llu skipped) "
+		    "over %.1f s\n",
+		    static_cast<unsigned long long>(t.sent),
+		    static_cast<unsigned long long>(t.writes),
+		    static_cast<unsigned long long>(t.blocked),
+		    static_cast<unsigned long long>(t.partial),
+		    static_cast<unsigned long long>(t.skipped),
+		    std::chrono::duration<double>(elapsed()).count());
 	return rc;
 }
