@@ -59,8 +59,8 @@ LIB_SRCS  := $(filter-out $(TEST_SRCS) $(BENCH_SRCS) $(MAIN_SRCS),$(ALL_SRCS))
 
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Iuserspace -Ibpf -I$(GEN) \
-	-MMD -MP -fno-strict-aliasing
-LDLIBS   := -lbpf -lelf -lz -lmnl -lspdlog -lfmt -pthread
+	-MMD -MP -fno-strict-aliasing -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
+LDLIBS   := -lbpf -lelf -lz -lmnl -ltomlplusplus -lspdlog -lfmt -pthread
 
 LIB_OBJS  := $(patsubst %.cpp,$(OBJ)/%.o,$(LIB_SRCS))
 TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(TEST_SRCS))

@@ -137,4 +137,30 @@ struct rcvgov_event {
 	__u8 pad[7];
 };
 
+/* Enforcement: what userspace asks enforce.bpf.c to do, keyed by cookie. */
+enum rcvgov_action_kind {
+	RCVGOV_ACT_CLAMP = 1,   /* TCP_WINDOW_CLAMP = value */
+	RCVGOV_ACT_RESTORE = 2, /* TCP_WINDOW_CLAMP back to value */
+	RCVGOV_ACT_DESTROY = 3, /* bpf_sock_destroy() */
+};
+
+struct rcvgov_action {
+	__u64 cookie;
+	__u32 kind;   /* enum rcvgov_action_kind */
+	__u32 value;  /* the window clamp in bytes, for CLAMP and RESTORE */
+	__u32 rcvbuf; /* CLAMP: lock sk_rcvbuf at this many bytes (0: don't) */
+	__u32 pad;
+};
+
+/* One record per action taken, read back from the iterator. */
+struct rcvgov_action_result {
+	__u64 cookie;
+	__u32 kind;
+	__s32 rc;     /* 0 or -errno from bpf_setsockopt / bpf_sock_destroy */
+	__u32 before; /* window_clamp before (clamp) or rmem_alloc (destroy) */
+	__u32 after;  /* window_clamp after */
+	__u32 rcvbuf_after;
+	__u32 pad;
+};
+
 #endif /* RCVGOV_ABI_H */

@@ -16,6 +16,12 @@ CTL_SOCK="$TMP/rcvgovd.sock"
 DAEMON_PID=""
 CLEANUP_HOOKS=()
 
+# The pair runs at real-time priority: on a busy machine (a kernel build
+# next door) a delayed ACK lets the sender fill the last 8 KiB window unit
+# exactly and a 1 B/ms reader never reopens it; the bug under study then
+# stops before it shows (see docs/test-pairs.md).
+RT="chrt -f 50"
+
 # IPv4 and IPv6 test addresses, only ever configured inside our namespaces.
 SEND4=10.213.0.1 RECV4=10.213.0.2
 SEND6=fd00:213::1 RECV6=fd00:213::2
@@ -83,7 +89,20 @@ set_receiver_sysctls() {
 	fi
 }
 
+# Tests never read /etc/rcvgov: without --config they get an empty file,
+# i.e. the embedded defaults. observe_only_config writes a file that turns
+# every enforcement step off, for tests of the observers alone.
+observe_only_config() {
+	printf '[ladder]\nshrink_window = false\nclamp = false\nreclaim = false\n' >"$TMP/observe.toml"
+	echo "$TMP/observe.toml"
+}
 start_daemon() {
+	local has_config=0
+	for a in "$@"; do [ "$a" = --config ] && has_config=1; done
+	if [ $has_config -eq 0 ]; then
+		: >"$TMP/empty.toml"
+		set -- --config "$TMP/empty.toml" "$@"
+	fi
 	"$BIN/rcvgovd" --socket "$CTL_SOCK" --interval 500 "$@" >"$TMP/rcvgovd.log" 2>&1 &
 	DAEMON_PID=$!
 	wait_for 10 "rcvgovd control socket" ctl status
@@ -100,6 +119,30 @@ wait_for() {
 		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
 		sleep 0.2
 	done
+}
+
+stop_daemon() {
+	kill -TERM "$DAEMON_PID"
+	local rc=0
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=""
+	[ $rc -eq 0 ] || fail "rcvgovd exited $rc"
+}
+
+# sysctl_in NS NAME: a sysctl's value inside a namespace.
+sysctl_in() { ip netns exec "$1" cat "/proc/sys/${2//.//}"; }
+
+# nstat_in NS COUNTER: an absolute SNMP counter inside a namespace.
+nstat_in() {
+	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v c="$2" '$1 == c { print $2 }'
+}
+
+# rcvbuf_of NS PORT: the skmem rb of the socket with local port PORT.
+rcvbuf_of() {
+	ip netns exec "$1" ss -Htmn "sport = :$2" | sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),.*/\1/p' | head -1
+}
+rmem_of() {
+	ip netns exec "$1" ss -Htmn "sport = :$2" | sed -n 's/.*skmem:(r\([0-9]*\),rb.*/\1/p' | head -1
 }
 
 # py EXPR-SCRIPT: run a python3 assertion script with JSON on stdin.

@@ -11,16 +11,16 @@ PORT6=5002
 
 make_pair_netns
 set_receiver_sysctls "$SHRINK"
-start_daemon
+start_daemon --config "$(observe_only_config)"
 
 start_pair() {
 	local listen=$1 tag=$2
-	ip netns exec "$NS_RECV" "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
+	ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
 		--read-bytes 1 --interval 1ms --duration $((RUN_SECS + 15))s >"$TMP/reader$tag.out" 2>&1 &
 	local port=${listen##*:}
 	wait_for 5 "reader $tag listening" \
 		sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$port' | grep -q ."
-	ip netns exec "$NS_SEND" "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
+	ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
 		--interval 1ms --duration $((RUN_SECS + 15))s >"$TMP/sender$tag.out" 2>&1 &
 	eval "SENDER${tag}_PID=$!"
 	wait_for 5 "reader $tag accepting" grep -q '^accepted' "$TMP/reader$tag.out"

@@ -13,7 +13,7 @@ our_progs() {
 before=$(our_progs)
 
 for sig in INT TERM; do
-	start_daemon
+	start_daemon --config "$(observe_only_config)"
 	ctl status --json >"$TMP/status.json"
 	python3 - "$TMP/status.json" <<'PY' || fail "status is not what it should be"
 import json, sys

@@ -10,7 +10,7 @@ command -v socat >/dev/null && command -v pv >/dev/null || fail "socat and pv ar
 PORT=5004
 make_pair_netns
 set_receiver_sysctls 0
-start_daemon
+start_daemon --config "$(observe_only_config)"
 
 ip netns exec "$NS_RECV" sh -c "socat -u TCP-LISTEN:$PORT,bind=$RECV4,reuseaddr - | pv -q -L 1k >/dev/null" &
 wait_for 5 "socat listening" sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$PORT' | grep -q ."

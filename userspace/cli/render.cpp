@@ -1,6 +1,7 @@
 #include "cli/render.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 #include <vector>
 
@@ -86,6 +87,27 @@ std::string render_sockets(const nlohmann::json &sockets)
 	return table(rows);
 }
 
+std::string render_resources(const nlohmann::json &scopes)
+{
+	std::vector<std::vector<std::string>> rows{
+		{"SCOPE", "KEY", "USAGE", "LIMIT", "USE%", "SOCKETS", "FLAGS"}};
+	for (const auto &s : scopes) {
+		char pct[16] = "-";
+		if (s.contains("percent") && s["percent"].is_number())
+			std::snprintf(pct, sizeof(pct), "%.1f", s["percent"].get<double>());
+		std::string flags;
+		if (s.value("allowlisted", false))
+			flags += "allowlisted ";
+		if (s.value("reclaiming", false))
+			flags += "reclaiming ";
+		if (s.value("pending", 0) > 0)
+			flags += "pending=" + format_bytes(s["pending"].get<uint64_t>());
+		rows.push_back({str(s, "scope"), str(s, "key"), bytes(s, "usage"), bytes(s, "limit"),
+				pct, u64(s, "participants"), flags});
+	}
+	return table(rows);
+}
+
 std::string render_events(const nlohmann::json &events)
 {
 	std::vector<std::vector<std::string>> rows{
@@ -119,6 +141,30 @@ std::string render_status(const nlohmann::json &st)
 							       ? std::to_string(v.get<uint64_t>())
 							       : v.dump()});
 	out << table(counters);
+	if (st.contains("governance") && st["governance"].is_object()) {
+		const auto &g = st["governance"];
+		out << "\ngovernance: config " << str(g, "config")
+		    << (g.value("dry_run", false) ? ", DRY RUN (nothing is changed)" : "") << "\n";
+		if (g.contains("ladder"))
+			out << "ladder: shrink_window=" << g["ladder"].value("shrink_window", false)
+			    << " clamp=" << g["ladder"].value("clamp", false)
+			    << " reclaim=" << g["ladder"].value("reclaim", false) << " (destroy with "
+			    << str(g["ladder"], "destroy_with") << ")\n";
+		if (g.contains("limits"))
+			out << "system: " << bytes(g, "total") << " of max "
+			    << bytes(g["limits"], "max") << ", low water "
+			    << bytes(g["limits"], "low_water")
+			    << (g.value("reclaiming", false) ? " (reclaiming)" : "") << "\n";
+		std::vector<std::vector<std::string>> ns{
+			{"NETNS", "FOUND AT", "SHRINK_WINDOW", "BEFORE", "SET BY RCVGOV"}};
+		for (const auto &n : g.value("shrink_window", nlohmann::json::array()))
+			ns.push_back({u64(n, "netns_inode"), str(n, "origin"),
+				      n.value("sysctl_exists", false) ? std::to_string(n.value("now", -1))
+								      : "absent",
+				      std::to_string(n.value("before", -1)),
+				      n.value("changed_by_rcvgov", false) ? "yes" : "no"});
+		out << "\n" << table(ns);
+	}
 	return out.str();
 }
 

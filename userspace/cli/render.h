@@ -10,5 +10,7 @@ std::string render_sockets(const nlohmann::json &sockets);
 std::string render_status(const nlohmann::json &status);
 std::string render_events(const nlohmann::json &events);
 std::string render_owner(const nlohmann::json &owner);
+// Scopes closest to their limit first (the daemon sends them sorted).
+std::string render_resources(const nlohmann::json &scopes);
 
 } // namespace rcvgov::cli

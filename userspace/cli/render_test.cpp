@@ -45,6 +45,26 @@ TEST(Render, OwnerUnknown)
 		  "? cg=5 ns=1");
 }
 
+TEST(Render, Resources)
+{
+	nlohmann::json scopes = nlohmann::json::array();
+	scopes.push_back({{"scope", "peer"},
+			  {"key", "10.213.0.0/24"},
+			  {"usage", 1 << 20},
+			  {"limit", 2 << 20},
+			  {"percent", 50.0},
+			  {"participants", 3},
+			  {"allowlisted", false},
+			  {"reclaiming", true},
+			  {"pending", 0}});
+	std::string out = render_resources(scopes);
+	EXPECT_NE(out.find("USE%"), std::string::npos);
+	EXPECT_NE(out.find("10.213.0.0/24"), std::string::npos);
+	EXPECT_NE(out.find("50.0"), std::string::npos);
+	EXPECT_NE(out.find("reclaiming"), std::string::npos);
+	EXPECT_NE(out.find("1.0M"), std::string::npos) << out;
+}
+
 TEST(Render, StatusShowsFallbackReason)
 {
 	nlohmann::json st = {{"pid", 1},

@@ -30,6 +30,11 @@ static_assert(offsetof(rcvgov_snapshot_rec, rcv_wscale) == 153);
 static_assert(sizeof(rcvgov_snapshot_rec) % 8 == 0);
 
 static_assert(sizeof(rcvgov_event) == 144);
+
+static_assert(sizeof(rcvgov_action) == 24);
+static_assert(offsetof(rcvgov_action, rcvbuf) == 16);
+static_assert(sizeof(rcvgov_action_result) == 32);
+static_assert(offsetof(rcvgov_action_result, rcvbuf_after) == 24);
 static_assert(offsetof(rcvgov_event, id) == 16);
 static_assert(offsetof(rcvgov_event, owner) == 64);
 static_assert(offsetof(rcvgov_event, inflation_bytes) == 104);

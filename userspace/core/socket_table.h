@@ -31,6 +31,11 @@ public:
 
 	std::vector<SocketInfo> top_by_rmem(size_t limit) const;
 	const SocketInfo *find(uint64_t cookie) const;
+	template <class F> void for_each(F &&fn) const
+	{
+		for (const auto &[cookie, e] : map_)
+			fn(e.info);
+	}
 	size_t size() const { return map_.size(); }
 	// The most recent events of one type (each type has its own bound, so
 	// frequent overshoots cannot push the rarer inflations out).

@@ -22,6 +22,7 @@
 #include "core/format.h"
 #include "core/socket_table.h"
 #include "daemon/diag_source.h"
+#include "daemon/governor.h"
 #include "netns/netns.h"
 
 namespace rcvgov {
@@ -63,7 +64,9 @@ struct Daemon::Impl {
 	std::string bpf_error; // why BPF is not in use
 	SocketTable table;
 	std::unique_ptr<control::Server> server;
-	UniqueFd epoll, sigfd, timer;
+	std::unique_ptr<Governor> governor;
+	NamespaceSet namespaces;
+	UniqueFd epoll, sigfd, timer, netns_timer;
 	uint64_t started_ns = mono_ns();
 	std::map<std::string, uint64_t> counters;
 	size_t netns_seen = 0;
@@ -75,7 +78,9 @@ struct Daemon::Impl {
 	uint64_t window_start_ns = mono_ns();
 
 	void on_event(std::span<const uint8_t> bytes);
+	void scan_namespaces();
 	void snapshot();
+	void reload();
 	void summarize(uint64_t now);
 	nlohmann::json handle(const nlohmann::json &req);
 	nlohmann::json status() const;
@@ -119,14 +124,29 @@ void Daemon::Impl::summarize(uint64_t now)
 	window_start_ns = now;
 }
 
+void Daemon::Impl::scan_namespaces()
+{
+	NamespaceSet set;
+	set.all = netns::enumerate();
+	for (size_t i = 0; i < set.all.size(); ++i) {
+		std::string err;
+		uint64_t cookie = 0;
+		if (netns::run_in(set.all[i], [&] { cookie = netns::current_cookie(); }, err) &&
+		    cookie)
+			set.by_cookie[cookie] = i;
+	}
+	namespaces = std::move(set);
+	netns_seen = namespaces.all.size();
+	if (governor)
+		governor->on_namespaces(namespaces);
+}
+
 void Daemon::Impl::snapshot()
 {
 	uint64_t t0 = mono_ns();
-	auto namespaces = netns::enumerate();
-	netns_seen = namespaces.size();
 	table.begin_round();
 	std::string first_error;
-	for (const auto &ns : namespaces) {
+	for (const auto &ns : namespaces.all) {
 		std::string err;
 		bool entered = netns::run_in(
 			ns,
@@ -150,7 +170,7 @@ void Daemon::Impl::snapshot()
 				}
 			},
 			err);
-		if (!entered && err.find("ENOENT") == std::string::npos)
+		if (!entered)
 			spdlog::debug("skipping netns {}: {}", ns.origin, err);
 		else if (!err.empty() && first_error.empty())
 			first_error = ns.origin + ": " + err;
@@ -163,6 +183,41 @@ void Daemon::Impl::snapshot()
 	if (gone)
 		spdlog::debug("{} sockets gone since the last snapshot", gone);
 	++counters["snapshots"];
+	if (governor)
+		governor->govern(table, namespaces, mono_ns());
+}
+
+void Daemon::Impl::reload()
+{
+	auto loaded = config::load(opts.config_path);
+	if (auto *errs = std::get_if<std::vector<config::Error>>(&loaded)) {
+		for (const auto &e : *errs)
+			spdlog::error("reload: {}", e.text());
+		spdlog::error("reload: keeping the previous configuration");
+		++counters["reload_failures"];
+		return;
+	}
+	auto cfg = std::get<config::Config>(std::move(loaded));
+	if (opts.force_dry_run)
+		cfg.dry_run = true;
+	auto limits = config::effective_limits(cfg, config::read_machine());
+	if (auto *errs = std::get_if<std::vector<config::Error>>(&limits)) {
+		for (const auto &e : *errs)
+			spdlog::error("reload: {}", e.text());
+		spdlog::error("reload: keeping the previous configuration");
+		++counters["reload_failures"];
+		return;
+	}
+	try {
+		governor->reconfigure(cfg, std::get<tracker::Limits>(std::move(limits)));
+	} catch (const std::exception &e) {
+		spdlog::error("reload: {}; keeping the previous configuration", e.what());
+		++counters["reload_failures"];
+		return;
+	}
+	opts.config = std::move(cfg);
+	++counters["reloads"];
+	spdlog::info("reloaded the configuration from {}", opts.config.source);
 }
 
 nlohmann::json Daemon::Impl::status() const
@@ -197,7 +252,9 @@ nlohmann::json Daemon::Impl::status() const
 	j["counters"] = c;
 	j["sockets_tracked"] = table.size();
 	j["netns_seen"] = netns_seen;
-	j["snapshot_interval_ms"] = opts.snapshot_interval_ms;
+	j["snapshot_interval_ms"] = opts.config.interval_ms;
+	if (governor)
+		j["governance"] = governor->status();
 	j["last_snapshot_ms"] = last_snapshot_ms;
 	if (!last_snapshot_error.empty())
 		j["last_snapshot_error"] = last_snapshot_error;
@@ -216,6 +273,8 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 	};
 	if (cmd == "status")
 		return status();
+	if (cmd == "resources")
+		return governor->resources();
 	if (cmd == "sockets") {
 		uint64_t now = mono_ns();
 		nlohmann::json arr = nlohmann::json::array();
@@ -249,7 +308,7 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 			arr.push_back(to_json(*all[i]));
 		return arr;
 	}
-	throw std::runtime_error("unknown command \"" + cmd + "\" (try status, sockets, events)");
+	throw std::runtime_error("unknown command \"" + cmd + "\" (try status, sockets, events, resources)");
 }
 
 Daemon::Daemon(DaemonOptions opts) : impl_(new Impl)
@@ -278,7 +337,7 @@ int Daemon::run()
 	} else {
 		try {
 			d.observer = std::make_unique<bpf::Observer>(
-				bpf::ObserverOptions{d.opts.events_per_sec_per_socket,
+				bpf::ObserverOptions{d.opts.config.events_per_sec,
 						     d.opts.allow_fexit},
 				[&d](std::span<const uint8_t> b) { d.on_event(b); });
 		} catch (const std::exception &e) {
@@ -289,7 +348,23 @@ int Daemon::run()
 		spdlog::error("BPF observers unavailable: {}. Falling back to polling "
 			      "NETLINK_SOCK_DIAG every {} ms: the socket view works, inflation "
 			      "is inferred between polls and events are not reported.",
-			      d.bpf_error, d.opts.snapshot_interval_ms);
+			      d.bpf_error, d.opts.config.interval_ms);
+
+	std::unique_ptr<enforce::BpfEnforcer> enforcer;
+	if (d.observer) {
+		try {
+			enforcer = std::make_unique<enforce::BpfEnforcer>();
+		} catch (const std::exception &e) {
+			spdlog::error("enforcement programs unavailable: {}; window clamps are off "
+				      "and reclamation uses SOCK_DESTROY over sock_diag",
+				      e.what());
+		}
+	}
+	auto limits = config::effective_limits(d.opts.config, config::read_machine());
+	if (auto *errs = std::get_if<std::vector<config::Error>>(&limits))
+		throw std::runtime_error("configuration: " + errs->front().text());
+	d.governor = std::make_unique<Governor>(
+		d.opts.config, std::get<tracker::Limits>(std::move(limits)), std::move(enforcer));
 
 	d.server = std::make_unique<control::Server>(
 		d.opts.socket_path, [&d](const nlohmann::json &r) { return d.handle(r); });
@@ -298,10 +373,20 @@ int Daemon::run()
 	if (!d.timer)
 		throw std::runtime_error("timerfd_create: " + errno_text(errno));
 	itimerspec its{};
-	its.it_interval.tv_sec = d.opts.snapshot_interval_ms / 1000;
-	its.it_interval.tv_nsec = (d.opts.snapshot_interval_ms % 1000) * 1000000L;
+	its.it_interval.tv_sec = d.opts.config.interval_ms / 1000;
+	its.it_interval.tv_nsec = (d.opts.config.interval_ms % 1000) * 1000000L;
 	its.it_value = its.it_interval;
 	timerfd_settime(d.timer.get(), 0, &its, nullptr);
+	// Namespaces are looked for more often than sockets are snapshotted:
+	// a container that starts must get tcp_shrink_window=1 promptly.
+	d.netns_timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+	if (!d.netns_timer)
+		throw std::runtime_error("timerfd_create: " + errno_text(errno));
+	itimerspec nts{};
+	nts.it_interval.tv_sec = d.opts.config.netns_scan_ms / 1000;
+	nts.it_interval.tv_nsec = (d.opts.config.netns_scan_ms % 1000) * 1000000L;
+	nts.it_value = nts.it_interval;
+	timerfd_settime(d.netns_timer.get(), 0, &nts, nullptr);
 
 	d.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
 	if (!d.epoll)
@@ -315,10 +400,12 @@ int Daemon::run()
 	};
 	watch(d.sigfd.get());
 	watch(d.timer.get());
+	watch(d.netns_timer.get());
 	watch(d.server->fd());
 	if (d.observer)
 		watch(d.observer->event_fd());
 
+	d.scan_namespaces();
 	d.snapshot();
 	spdlog::info("rcvgovd running: mode {}, {} sockets in {} network namespaces, control "
 		     "socket {}",
@@ -339,13 +426,18 @@ int Daemon::run()
 				signalfd_siginfo si;
 				while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						spdlog::info("SIGHUP: nothing to reload yet");
+						d.reload();
 						continue;
 					}
 					spdlog::info("signal {}: detaching and exiting",
 						     strsignal(static_cast<int>(si.ssi_signo)));
+					d.governor->shutdown(d.namespaces);
 					return 0;
 				}
+			} else if (fd == d.netns_timer.get()) {
+				uint64_t ticks;
+				(void)!read(fd, &ticks, sizeof(ticks));
+				d.scan_namespaces();
 			} else if (fd == d.timer.get()) {
 				uint64_t ticks;
 				(void)!read(fd, &ticks, sizeof(ticks));

@@ -6,14 +6,17 @@
 #include <memory>
 #include <string>
 
+#include "config/config.h"
+
 namespace rcvgov {
 
 struct DaemonOptions {
 	std::string socket_path;
-	uint32_t snapshot_interval_ms = 1000;
-	uint32_t events_per_sec_per_socket = 20;
+	std::string config_path; // reloaded on SIGHUP
+	config::Config config;   // already loaded and validated
 	bool force_sock_diag = false; // skip BPF entirely
 	bool allow_fexit = true;
+	bool force_dry_run = false; // --dry-run, wins over the file on reload
 };
 
 class Daemon {

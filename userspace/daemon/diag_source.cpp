@@ -1,36 +1,21 @@
 #include "daemon/diag_source.h"
 
 #include <stdexcept>
-#include <sys/socket.h>
 
-#include "common/unique_fd.h"
+#include "netns/netns.h"
 
 #include "diag/sock_diag.h"
 
 namespace rcvgov {
 
-namespace {
 
-// sock_diag does not say which namespace it dumped; a throwaway socket in
-// the same namespace does (SO_NETNS_COOKIE, 5.14+; 0 where unsupported).
-uint64_t current_netns_cookie()
-{
-	UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-	if (!fd || getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
-		return 0;
-	return cookie;
-}
-
-} // namespace
 
 std::vector<SocketInfo> diag_snapshot(uint64_t now_ns)
 {
 	diag::DumpResult r = diag::dump_tcp();
 	if (!r.ok())
 		throw std::runtime_error(r.error.message);
-	const uint64_t netns_cookie = current_netns_cookie();
+	const uint64_t netns_cookie = netns::current_cookie();
 	std::vector<SocketInfo> out;
 	out.reserve(r.sockets.size());
 	for (const auto &d : r.sockets) {

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <set>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <utility>
 
@@ -47,6 +48,16 @@ void scan_dir(const char *dir, const std::function<void(const char *)> &fn)
 }
 
 } // namespace
+
+uint64_t current_cookie()
+{
+	UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	if (!fd || getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+		return 0;
+	return cookie;
+}
 
 std::vector<Namespace> enumerate()
 {

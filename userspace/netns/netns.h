@@ -23,6 +23,10 @@ struct Namespace {
 // and /run/netns/*. Entries that vanish while scanning are skipped.
 std::vector<Namespace> enumerate();
 
+// The netns cookie of the calling thread's namespace (SO_NETNS_COOKIE,
+// 5.14+), 0 when the kernel cannot tell.
+uint64_t current_cookie();
+
 // Runs fn inside ns on the calling thread and always switches back; if
 // switching back fails the process is in an unknown state and aborts.
 // Returns false (with err) when entering ns failed.

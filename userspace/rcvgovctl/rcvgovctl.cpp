@@ -18,7 +18,9 @@ int main(int argc, char **argv)
 	auto *status = app.add_subcommand("status", "attach paths and event/loss counters");
 	auto *sockets = app.add_subcommand("sockets", "top sockets by receive memory");
 	auto *events = app.add_subcommand("events", "the most recent kernel events");
-	for (auto *sub : {status, sockets, events})
+	auto *resources = app.add_subcommand(
+		"resources", "every scope's limit, usage and usage %, closest to its limit first");
+	for (auto *sub : {status, sockets, events, resources})
 		sub->add_flag("--json", json, "print JSON instead of a table");
 	sockets->add_option("-n,--limit", limit, "how many sockets (0: all)")
 		->capture_default_str();
@@ -34,12 +36,14 @@ int main(int argc, char **argv)
 			req = {{"cmd", "status"}};
 		} else if (*sockets) {
 			req = {{"cmd", "sockets"}};
+		} else if (*resources) {
+			req = {{"cmd", "resources"}};
 		} else {
 			req = {{"cmd", "events"}};
 			if (!type.empty())
 				req["type"] = type;
 		}
-		if (!*status && limit)
+		if ((*sockets || *events) && limit)
 			req["limit"] = limit;
 		nlohmann::json data = rcvgov::control::call(socket, req);
 		if (json)
@@ -48,6 +52,8 @@ int main(int argc, char **argv)
 			std::cout << rcvgov::cli::render_status(data);
 		else if (*sockets)
 			std::cout << rcvgov::cli::render_sockets(data);
+		else if (*resources)
+			std::cout << rcvgov::cli::render_resources(data);
 		else
 			std::cout << rcvgov::cli::render_events(data);
 		return 0;

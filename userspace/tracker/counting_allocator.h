@@ -38,10 +38,6 @@ public:
 		return bytes_ == o.counter();
 	}
 
-	// Containers move with their tracker; the counter lives on the heap.
-	using propagate_on_container_move_assignment = std::true_type;
-	using propagate_on_container_swap = std::true_type;
-
 private:
 	size_t *bytes_;
 };

@@ -15,7 +15,7 @@
 namespace rcvgov::tracker {
 
 enum class Action : uint8_t {
-	Clamp,   // stop the socket's window from growing (TCP_WINDOW_CLAMP)
+	Clamp,	 // stop the socket's window from growing (TCP_WINDOW_CLAMP)
 	Reclaim, // free the socket's memory (destroy the socket)
 };
 
@@ -32,9 +32,9 @@ struct Decision {
 
 	ParticipantId participant;
 	uint64_t cookie = 0;
-	uint64_t usage = 0;                // the participant's bytes when decided
-	std::optional<Duration> age;       // its oldest unread data, if reported
-	AccountId unit;                    // reclaimed as part of this account; null: alone
+	uint64_t usage = 0;	     // the participant's bytes when decided
+	std::optional<Duration> age; // its oldest unread data, if reported
+	AccountId unit;		     // reclaimed as part of this account; null: alone
 };
 
 // One line for logs: "reclaim cookie=42 usage=65536 age=12.0s scope=system

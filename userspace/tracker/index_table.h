@@ -48,6 +48,27 @@ public:
 		}
 	}
 
+	// The slot of the first bucket on the key's probe path whose hash bits
+	// match, without looking at any slot: a guess for batched lookups that
+	// the caller confirms once the slot is in cache.
+	uint32_t first_match(uint64_t hash) const
+	{
+		if (buckets_.empty())
+			return kNone;
+		const uint32_t tag = tag_of(hash);
+		for (size_t i = hash & mask();; i = (i + 1) & mask()) {
+			const Bucket &b = buckets_[i];
+			if (b.slot == kNone || b.tag == tag)
+				return b.slot;
+		}
+	}
+
+	void prefetch(uint64_t hash) const
+	{
+		if (!buckets_.empty())
+			__builtin_prefetch(&buckets_[hash & mask()]);
+	}
+
 	// Precondition: no entry for this key. hash_of(slot) rehashes on growth.
 	template <class HashOf> void insert(uint64_t hash, uint32_t slot, HashOf hash_of)
 	{
@@ -75,8 +96,8 @@ public:
 		size_t hole = i;
 		for (size_t j = (i + 1) & mask(); buckets_[j].slot != kNone; j = (j + 1) & mask()) {
 			const size_t home = hash_of(buckets_[j].slot) & mask();
-			const bool movable = hole <= j ? (home <= hole || home > j)
-						       : (home <= hole && home > j);
+			const bool movable =
+				hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
 			if (movable) {
 				buckets_[hole] = buckets_[j];
 				hole = j;

@@ -12,18 +12,18 @@ namespace rcvgov::tracker {
 
 enum class Error : uint8_t {
 	// Nothing changed.
-	StaleHandle,     // null, removed, reused slot, or another tracker's handle
-	UnknownCookie,   // no participant has this socket cookie
+	StaleHandle,	 // null, removed, reused slot, or another tracker's handle
+	UnknownCookie,	 // no participant has this socket cookie
 	DuplicateCookie, // a participant with this cookie exists
-	DuplicateKey,    // the parent already has a child account with this key
-	InvalidKind,     // this kind of account cannot be made or go there
-	DepthExceeded,   // the account chain would be deeper than kMaxDepth
-	Cycle,           // an account cannot move under itself
-	SystemAccount,   // the system account cannot be removed, moved or a unit
+	DuplicateKey,	 // the parent already has a child account with this key
+	InvalidKind,	 // this kind of account cannot be made or go there
+	DepthExceeded,	 // the account chain would be deeper than kMaxDepth
+	Cycle,		 // an account cannot move under itself
+	SystemAccount,	 // the system account cannot be removed, moved or a unit
 	CapacityExceeded,
 	// Applied in a clamped form and counted as an anomaly (see Stats).
 	ReleaseBelowZero, // usage floored at zero
-	Overflow,         // usage saturated at the per-socket maximum
+	Overflow,	  // usage saturated at the per-socket maximum
 };
 
 std::string_view to_string(Error e);

@@ -8,9 +8,10 @@
 // Not thread-safe: one owner (rcvgovd's event loop) calls it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +25,7 @@
 #include "tracker/limits.h"
 #include "tracker/result.h"
 #include "tracker/scope.h"
+#include "tracker/select_oldest.h"
 
 namespace rcvgov::tracker {
 
@@ -89,14 +91,14 @@ struct ParticipantReport {
 struct Stats {
 	uint64_t stale_handles = 0;
 	uint64_t unknown_cookies = 0;
-	uint64_t duplicates = 0;          // cookies or account keys
-	uint64_t invalid_operations = 0;  // bad kind, depth, cycle, system account
+	uint64_t duplicates = 0;	 // cookies or account keys
+	uint64_t invalid_operations = 0; // bad kind, depth, cycle, system account
 	uint64_t releases_below_zero = 0;
 	uint64_t overflows = 0;
-	uint64_t retired_slots = 0;       // generation exhausted, never reused
+	uint64_t retired_slots = 0; // generation exhausted, never reused
 	uint64_t clamp_decisions = 0;
 	uint64_t reclaim_decisions = 0;
-	uint64_t pending_expired = 0;     // decisions that did not take effect in time
+	uint64_t pending_expired = 0; // decisions that did not take effect in time
 	// Bytes the last system reclamation could not get below low water
 	// (everything left was allowlisted or already pending).
 	uint64_t system_shortfall = 0;
@@ -104,9 +106,11 @@ struct Stats {
 
 class Tracker {
 public:
+	// Starts with the built-in Limits{} (the floor of the computed
+	// defaults); call set_limits() with the configured ones. Neither
+	// copyable nor movable (its containers count into a member): hold it
+	// in place or by unique_ptr.
 	explicit Tracker(const Clock &clock);
-	Tracker(Tracker &&) noexcept;
-	Tracker &operator=(Tracker &&) noexcept;
 	Tracker(const Tracker &) = delete;
 	Tracker &operator=(const Tracker &) = delete;
 	~Tracker();
@@ -146,6 +150,21 @@ public:
 	// release to zero clears it. Release below zero floors at zero and
 	// returns Error::ReleaseBelowZero; a claim past the maximum saturates
 	// and returns Error::Overflow.
+	// A batch of absolute updates, as the daemon drains them from the ring
+	// buffer: the same as set_usage() on each, with the slots fetched ahead
+	// so that cache misses overlap. Stale handles and unknown cookies are
+	// skipped and counted in stats(); returns how many were applied.
+	struct HandleUpdate {
+		ParticipantId id;
+		Usage usage;
+	};
+	struct CookieUpdate {
+		uint64_t cookie;
+		Usage usage;
+	};
+	size_t set_usage(std::span<const HandleUpdate> batch, Time now);
+	size_t set_usage(std::span<const CookieUpdate> batch, Time now);
+
 	Status claim(ParticipantId p, uint64_t bytes) { return claim(p, bytes, clock_->now()); }
 	Status claim(ParticipantId p, uint64_t bytes, Time now);
 	Status release(ParticipantId p, uint64_t bytes);
@@ -165,7 +184,10 @@ public:
 
 	// Queries.
 	Expected<ScopeReport> scope(AccountId a) const;
-	Expected<ParticipantReport> participant(ParticipantId p) const { return participant(p, clock_->now()); }
+	Expected<ParticipantReport> participant(ParticipantId p) const
+	{
+		return participant(p, clock_->now());
+	}
 	Expected<ParticipantReport> participant(ParticipantId p, Time now) const;
 	// Every account, depth-first from the system account, children in
 	// creation order.
@@ -189,35 +211,40 @@ private:
 	template <class T> using Vec = std::vector<T, CountingAllocator<T>>;
 	using Key = std::basic_string<char, std::char_traits<char>, CountingAllocator<char>>;
 
+	// Slots are split in what every update touches (hot, 32 bytes, one
+	// half cache line) and what only structural changes and decisions
+	// touch (cold): an update costs one cache miss, not two.
 	enum AccountFlag : uint8_t {
 		kAccLive = 1,
-		kAccAllowlisted = 2,    // set on this account
+		kAccAllowlisted = 2,	// set on this account
 		kAccAllowlistedEff = 4, // set on this account or an ancestor
 		kAccUnit = 8,
 		kAccReclaiming = 16, // scope hysteresis: reclaiming to low water
 		kAccInOverList = 32,
 		kAccOver = 64, // over its limit since over_since
 	};
-	struct AccountSlot {
+	struct alignas(32) AccountHot {
+		uint64_t usage = 0;   // every participant at or below
+		uint64_t pending = 0; // of which pending reclaim
+		uint64_t limit = 0;   // UINT64_MAX for the system (its quota is separate)
+		uint32_t parent = kNone;
+		uint8_t flags = 0;
+		uint8_t depth = 0;
+		ScopeKind kind = ScopeKind::System;
+	};
+	static_assert(sizeof(AccountHot) == 32);
+	struct AccountCold {
 		Key key;
-		uint64_t usage = 0;
-		uint64_t pending = 0;
-		uint64_t limit = 0;
 		Time over_since{};
 		uint32_t participants = 0; // subtree
-		uint32_t parent = kNone;
 		uint32_t first_child = kNone, last_child = kNone;
 		uint32_t next_sibling = kNone, prev_sibling = kNone; // also the free list
 		uint32_t first_participant = kNone;
 		uint32_t generation = 0;
-		ScopeKind kind = ScopeKind::System;
-		uint8_t depth = 0;
-		uint8_t flags = 0;
 
-		explicit AccountSlot(const CountingAllocator<char> &a) : key(a) {}
+		explicit AccountCold(const CountingAllocator<char> &a) : key(a) {}
 	};
 
-	// 48 bytes: this struct is most of the tracker's memory.
 	enum ParticipantFlag : uint32_t {
 		kLive = 1,
 		kHasAge = 2,
@@ -228,33 +255,32 @@ private:
 		kInOverList = 64,
 		kRetired = 128,
 	};
-	struct ParticipantSlot {
-		uint64_t cookie = 0;
-		int64_t since = 0;         // ns, oldest unread data since (kHasAge)
-		int64_t pending_until = 0; // ns, while kPendingClamp/kPendingReclaim
+	struct alignas(32) ParticipantHot {
+		uint32_t gen_flags = 0; // generation << 8 | flags
 		uint32_t usage = 0;
 		uint32_t entitlement = 0;
 		uint32_t account = kNone;
-		uint32_t next = kNone, prev = kNone; // account's list; next: free list
-		uint32_t gen_flags = 0;              // generation << 8 | flags
+		int64_t since = 0; // ns, oldest unread data since (kHasAge)
+		uint64_t cookie = 0;
 
 		uint32_t generation() const { return gen_flags >> 8; }
 		bool has(uint32_t f) const { return gen_flags & f; }
 		void set(uint32_t f) { gen_flags |= f; }
 		void clear(uint32_t f) { gen_flags &= ~f; }
 	};
-	static_assert(sizeof(ParticipantSlot) == 48);
+	static_assert(sizeof(ParticipantHot) == 32);
+	struct ParticipantCold {
+		int64_t pending_until = 0;	     // ns, while a decision is pending
+		uint32_t next = kNone, prev = kNone; // account's list; next: free list
+	};
+	static_assert(sizeof(ParticipantCold) == 16);
 
 	struct Ref {
 		uint32_t index;
 		uint32_t generation;
 	};
-	// A reclamation candidate: ordered by `since`, ties by slot.
-	struct Candidate {
-		int64_t since;
-		uint32_t index;
-		uint32_t usage;
-	};
+
+	using Candidate = detail::Candidate;
 
 	// Handles.
 	uint32_t account_index(AccountId a) const; // kNone when stale
@@ -265,14 +291,20 @@ private:
 
 	// Accounting.
 	void add_usage(uint32_t account, int64_t delta, bool pending);
+	void add_pending(uint32_t account, int64_t delta);
 	void add_count(uint32_t account, int64_t delta);
 	void apply_usage(uint32_t i, uint64_t usage);
-	uint64_t socket_limit(const ParticipantSlot &p) const;
+	Status update(uint32_t i, const Usage &u, int64_t now_ns);
+	uint64_t socket_limit(const ParticipantHot &p) const;
 	void note_socket(uint32_t i);
 	void note_account_over(uint32_t a);
+	bool over(uint32_t a) const
+	{
+		return accounts_[a].usage - accounts_[a].pending > accounts_[a].limit;
+	}
 	void set_pending(uint32_t i, Pending kind, Time now);
 	void clear_pending(uint32_t i);
-	std::optional<Duration> age_of(const ParticipantSlot &p, Time now) const;
+	std::optional<Duration> age_of(const ParticipantHot &p, Time now) const;
 
 	// Structure.
 	void link_participant(uint32_t i, uint32_t account);
@@ -285,6 +317,7 @@ private:
 	uint32_t subtree_height(uint32_t a) const;
 	uint64_t account_limit(ScopeKind kind, std::string_view key) const;
 	uint64_t account_hash(uint32_t parent, std::string_view key) const;
+	uint64_t key_hash(uint32_t a) const;
 	uint64_t cookie_hash(uint64_t cookie) const { return mix64(cookie); }
 	template <class F> void for_each_participant(uint32_t a, F f) const;
 	template <class F> void for_each_account(uint32_t a, F f) const;
@@ -293,6 +326,8 @@ private:
 	void decide_scope(uint32_t a, Time now, std::vector<Decision> &out);
 	void decide_system(Time now, std::vector<Decision> &out);
 	void decide_sockets(Time now, std::vector<Decision> &out);
+	void reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
+			    Time now, std::vector<Decision> &out);
 	uint32_t reclaim_unit(uint32_t i, uint32_t stop_at) const;
 	void reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Time now,
 		     std::vector<Decision> &out, uint64_t &reclaimed);
@@ -300,18 +335,21 @@ private:
 			       uint64_t limit, uint64_t scope_usage, Time now) const;
 
 	const Clock *clock_;
-	std::unique_ptr<size_t> bytes_; // the CountingAllocator's counter
-	uint32_t serial_;               // this tracker's mark in its handles
+	size_t bytes_ = 0; // what the CountingAllocator counts
+	uint32_t serial_;  // this tracker's mark in its handles
 	Limits limits_;
 	std::unordered_map<std::string, uint64_t> service_overrides_, peer_overrides_;
 	std::unordered_map<uint64_t, uint64_t> socket_overrides_;
 
-	Vec<AccountSlot> accounts_;
+	Vec<AccountHot> accounts_;
+	Vec<AccountCold> accounts_cold_;
 	uint32_t free_account_ = kNone;
 	size_t live_accounts_ = 0;
+	size_t unit_accounts_ = 0; // none: reclamation skips the unit lookup
 	IndexTable account_keys_;
 
-	Vec<ParticipantSlot> participants_;
+	Vec<ParticipantHot> participants_;
+	Vec<ParticipantCold> participants_cold_;
 	uint32_t free_head_ = kNone, free_tail_ = kNone; // FIFO: spreads reuse
 	size_t live_participants_ = 0;
 	IndexTable cookies_;
@@ -320,10 +358,76 @@ private:
 	Vec<Ref> sockets_over_;
 	Vec<Ref> accounts_over_;
 	Vec<Ref> pending_reclaims_;
-	Vec<Candidate> scratch_;
+	// decide()'s scratch space, kept between calls (and counted).
+	Vec<Candidate> candidates_;
+	Vec<Candidate> ordered_;
+	Vec<uint64_t> histogram_;
 
 	bool system_reclaiming_ = false;
 	Stats stats_;
 };
+
+// Handles are checked on every call: keep that inlined.
+inline uint32_t Tracker::account_index(AccountId a) const
+{
+	if (a.tracker != serial_ || a.index >= accounts_.size())
+		return kNone;
+	if (!(accounts_[a.index].flags & kAccLive) ||
+	    accounts_cold_[a.index].generation != a.generation)
+		return kNone;
+	return a.index;
+}
+
+inline uint32_t Tracker::participant_index(ParticipantId p) const
+{
+	if (p.tracker != serial_ || p.index >= participants_.size())
+		return kNone;
+	const ParticipantHot &s = participants_[p.index];
+	if (!s.has(kLive) || s.generation() != p.generation)
+		return kNone;
+	return p.index;
+}
+
+inline AccountId Tracker::account_handle(uint32_t i) const
+{
+	return AccountId{i, accounts_cold_[i].generation, serial_};
+}
+
+inline ParticipantId Tracker::participant_handle(uint32_t i) const
+{
+	return ParticipantId{i, participants_[i].generation(), serial_};
+}
+
+inline std::optional<Duration> Tracker::age_of(const ParticipantHot &p, Time now) const
+{
+	if (!p.has(kHasAge))
+		return std::nullopt;
+	int64_t age;
+	if (__builtin_sub_overflow(now.time_since_epoch().count(), p.since, &age))
+		age = INT64_MAX;
+	return Duration(std::max<int64_t>(age, 0));
+}
+
+// Walks of a subtree; the callback may unlink what it is given.
+template <class F> void Tracker::for_each_account(uint32_t a, F f) const
+{
+	f(a);
+	for (uint32_t c = accounts_cold_[a].first_child; c != kNone;) {
+		const uint32_t next = accounts_cold_[c].next_sibling; // f may unlink c
+		for_each_account(c, f);
+		c = next;
+	}
+}
+
+template <class F> void Tracker::for_each_participant(uint32_t a, F f) const
+{
+	for_each_account(a, [&](uint32_t acc) {
+		for (uint32_t i = accounts_cold_[acc].first_participant; i != kNone;) {
+			const uint32_t next = participants_cold_[i].next;
+			f(i);
+			i = next;
+		}
+	});
+}
 
 } // namespace rcvgov::tracker

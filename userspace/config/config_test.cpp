@@ -1,0 +1,183 @@
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+namespace rcvgov::config {
+namespace {
+
+std::vector<Error> errors_of(const std::string &text)
+{
+	auto r = parse(text, "test.toml");
+	if (auto *e = std::get_if<std::vector<Error>>(&r))
+		return *e;
+	return {};
+}
+
+Config config_of(const std::string &text)
+{
+	auto r = parse(text, "test.toml");
+	if (auto *e = std::get_if<std::vector<Error>>(&r)) {
+		ADD_FAILURE() << e->front().text();
+		return {};
+	}
+	return std::get<Config>(r);
+}
+
+TEST(Config, EmptyFileIsDefaults)
+{
+	Config c = config_of("");
+	EXPECT_TRUE(c.ladder.shrink_window);
+	EXPECT_TRUE(c.ladder.clamp);
+	EXPECT_TRUE(c.ladder.reclaim);
+	EXPECT_FALSE(c.dry_run);
+	EXPECT_FALSE(c.knobs.max_memory);
+}
+
+TEST(Config, FullFile)
+{
+	Config c = config_of(R"(
+[daemon]
+interval_ms = 500
+dry_run = true
+keep_on_exit = true
+
+[limits]
+max_memory = "512M"
+low_water = 268435456
+per_peer = "auto"
+
+[ladder]
+shrink_window = false
+reclaim_pause_ms = 1000
+
+[allowlist]
+cidrs = ["10.0.0.0/8", "fd00::/8"]
+cgroups = ["/system.slice/ssh.service"]
+ports = [22]
+
+[[override]]
+scope = "peer"
+key = "192.0.2.0/24"
+limit = "1G"
+)");
+	EXPECT_EQ(c.interval_ms, 500u);
+	EXPECT_TRUE(c.dry_run);
+	EXPECT_TRUE(c.keep_on_exit);
+	EXPECT_EQ(c.knobs.max_memory, 512ull << 20);
+	EXPECT_EQ(c.knobs.low_water, 268435456ull);
+	EXPECT_FALSE(c.knobs.per_peer) << "auto means computed";
+	EXPECT_FALSE(c.ladder.shrink_window);
+	EXPECT_EQ(c.ladder.reclaim_pause_ms, 1000u);
+	ASSERT_EQ(c.allow.cidrs.size(), 2u);
+	EXPECT_EQ(c.allow.ports, std::vector<uint16_t>{22});
+	ASSERT_EQ(c.overrides.size(), 1u);
+	EXPECT_EQ(c.overrides[0].scope, "peer");
+	EXPECT_EQ(c.overrides[0].limit, 1ull << 30);
+}
+
+TEST(Config, SyntaxErrorNamesFileAndLine)
+{
+	auto e = errors_of("[daemon]\ninterval_ms = = 3\n");
+	ASSERT_EQ(e.size(), 1u);
+	EXPECT_EQ(e[0].line, 2);
+	EXPECT_EQ(e[0].text().rfind("test.toml:2: ", 0), 0u) << e[0].text();
+}
+
+TEST(Config, UnknownKeyNamesLineAndKey)
+{
+	auto e = errors_of("[daemon]\ninterval_ms = 100\nintervall_ms = 3\n[bogus]\n");
+	ASSERT_EQ(e.size(), 2u);
+	EXPECT_EQ(e[0].key, "daemon.intervall_ms");
+	EXPECT_EQ(e[0].line, 3);
+	EXPECT_NE(e[0].message.find("unknown key"), std::string::npos);
+	EXPECT_EQ(e[1].key, "bogus");
+}
+
+TEST(Config, BadValues)
+{
+	auto e = errors_of(R"([limits]
+max_memory = "lots"
+per_socket = 0
+[daemon]
+interval_ms = 1
+dry_run = "yes"
+[allowlist]
+cidrs = ["10.0.0.0/33"]
+ports = [0]
+[[override]]
+scope = "galaxy"
+key = ""
+)");
+	std::vector<std::string> keys;
+	for (const auto &x : e)
+		keys.push_back(x.key);
+	for (const char *k : {"limits.max_memory", "limits.per_socket", "daemon.interval_ms",
+			      "daemon.dry_run", "allowlist.cidrs", "allowlist.ports",
+			      "override[0].scope", "override[0].key", "override[0].limit"})
+		EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+	for (const auto &x : e)
+		EXPECT_GT(x.line, 0) << x.text();
+}
+
+TEST(Config, ImpossibleLimitsAreRejected)
+{
+	Config c = config_of("[limits]\nmax_memory = \"100M\"\nlow_water = \"200M\"\n");
+	Machine m{16ull << 30, {100000, 200000, 300000}, 4096};
+	auto r = effective_limits(c, m);
+	auto *e = std::get_if<std::vector<Error>>(&r);
+	ASSERT_NE(e, nullptr);
+	EXPECT_NE(e->front().text().find("low_water"), std::string::npos) << e->front().text();
+}
+
+TEST(Config, EffectiveLimitsFollowKnobs)
+{
+	Config c = config_of("[limits]\nmax_memory = \"1G\"\n");
+	Machine m{16ull << 30, {100000, 200000, 300000}, 4096};
+	auto r = effective_limits(c, m);
+	ASSERT_TRUE(std::holds_alternative<tracker::Limits>(r));
+	auto l = std::get<tracker::Limits>(r);
+	EXPECT_EQ(l.max, 1ull << 30);
+	EXPECT_EQ(l.low_water, (1ull << 30) / 4 * 3);
+}
+
+TEST(Config, MissingFileIsEmbeddedDefaults)
+{
+	auto r = load("/nonexistent/rcvgov.toml");
+	ASSERT_TRUE(std::holds_alternative<Config>(r));
+	EXPECT_EQ(std::get<Config>(r).source, "embedded defaults");
+}
+
+TEST(Config, Sizes)
+{
+	EXPECT_EQ(parse_size("512M"), 512ull << 20);
+	EXPECT_EQ(parse_size("2G"), 2ull << 30);
+	EXPECT_EQ(parse_size("4096"), 4096u);
+	EXPECT_FALSE(parse_size("1.5G"));
+	EXPECT_FALSE(parse_size("M"));
+	EXPECT_FALSE(parse_size("99999999999999999999"));
+}
+
+TEST(Config, Cidrs)
+{
+	auto c = parse_cidr("10.1.0.0/16");
+	ASSERT_TRUE(c);
+	std::array<uint8_t, 16> a{};
+	inet_pton(AF_INET, "10.1.200.3", a.data());
+	EXPECT_TRUE(c->contains(AF_INET, a));
+	inet_pton(AF_INET, "10.2.0.1", a.data());
+	EXPECT_FALSE(c->contains(AF_INET, a));
+	EXPECT_FALSE(c->contains(AF_INET6, a));
+	auto v6 = parse_cidr("fd00:1::/33");
+	ASSERT_TRUE(v6);
+	inet_pton(AF_INET6, "fd00:1:7fff::1", a.data());
+	EXPECT_TRUE(v6->contains(AF_INET6, a));
+	inet_pton(AF_INET6, "fd00:1:8000::1", a.data());
+	EXPECT_FALSE(v6->contains(AF_INET6, a));
+	EXPECT_FALSE(parse_cidr("10.0.0.0/33"));
+	EXPECT_FALSE(parse_cidr("nope/8"));
+	EXPECT_FALSE(parse_cidr("10.0.0.0/"));
+}
+
+} // namespace
+} // namespace rcvgov::config

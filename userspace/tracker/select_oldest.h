@@ -1,0 +1,30 @@
+// Oldest-data-first selection for decide(): the oldest candidates whose
+// bytes add up to what must be freed, in order, without sorting everyone.
+// With a million sockets and a third of them to go, a heap costs ~20 cache-
+// missing levels per pop; this costs two linear passes and small sorts.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tracker/counting_allocator.h"
+
+namespace rcvgov::tracker::detail {
+
+struct Candidate {
+	int64_t since; // INT64_MIN: holds memory but reported no age (oldest)
+	uint32_t index;
+	uint32_t usage;
+};
+
+// Appends to `out`, oldest first (ties by index), a prefix of the
+// candidates in that order whose usage sums to at least `needed` (all of
+// them if they do not reach it). It may append a few more than needed (the
+// rest of the last age bucket): the caller stops when it has enough.
+// `histogram` is scratch space kept by the caller.
+void select_oldest(std::span<const Candidate> candidates, uint64_t needed,
+		   std::vector<Candidate, CountingAllocator<Candidate>> &out,
+		   std::vector<uint64_t, CountingAllocator<uint64_t>> &histogram);
+
+} // namespace rcvgov::tracker::detail
