@@ -79,9 +79,15 @@ stop_all
 
 # Phase 2, for real, with fresh pairs. The daemon runs from the start so
 # it knows how old each socket's data is (a socket first seen with data
-# queued only has a lower bound, the same for all of them).
-start_daemon --config "$TMP/quota.toml"
+# queued only has a lower bound, the same for all of them), with a quota
+# too large to act on; once every pair runs, SIGHUP brings the small one.
+sed 's/^max_memory = .*/max_memory = "1G"/; s/^low_water = .*/low_water = "512M"/' \
+	"$TMP/quota.toml" >"$TMP/live.toml"
+start_daemon --config "$TMP/live.toml"
 start_all 7000
+[ "$(count_dead)" -eq 0 ] || fail "pairs died under a quota they do not reach"
+cp "$TMP/quota.toml" "$TMP/live.toml"
+kill -HUP "$DAEMON_PID"
 wait_for 20 "the first reclamation" grep -q "destroyed socket=" "$TMP/rcvgovd.log"
 sleep 4
 ctl status --json >"$TMP/status.json"

@@ -175,7 +175,13 @@ void Governor::note_protected(const std::string &what, uint64_t now_ns)
 void Governor::govern(const SocketTable &table, const NamespaceSet &ns, uint64_t now_ns)
 {
 	sync(table, now_ns);
-	std::vector<tracker::Decision> decisions = tracker_.decide(to_time(now_ns));
+	// Counters lag a destroy by a snapshot or two: deciding again before
+	// they settle would destroy more than needed. The tracker is not even
+	// asked meanwhile, since a decision it makes counts as pending there
+	// whether or not we act on it.
+	std::vector<tracker::Decision> decisions;
+	if (now_ns >= reclaim_paused_until_ns_)
+		decisions = tracker_.decide(to_time(now_ns));
 
 	// Step 2 also covers what the tracker does not see as over a limit:
 	// any socket whose rcvbuf was inflated beyond its autotuned limit.
@@ -231,10 +237,6 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 					   std::max(s->rcvbuf, s->autotuned_rcvbuf), 0});
 		} else {
 			if (!cfg_.ladder.reclaim)
-				continue;
-			// Counters lag a destroy by a snapshot or two: acting again
-			// before they settle would destroy more than needed.
-			if (now_ns < reclaim_paused_until_ns_)
 				continue;
 			actions.push_back({d.cookie, RCVGOV_ACT_DESTROY, 0, 0, 0});
 		}
