@@ -2,6 +2,9 @@
 # userspace, the tests and the benchmarks. Everything built lands in build/.
 
 BUILD    := build
+
+# Build in parallel by default; the test recipes themselves run one by one.
+MAKEFLAGS += -j$(shell nproc)
 OBJ      := $(BUILD)/obj
 GEN      := $(BUILD)/gen
 BIN      := $(BUILD)/bin

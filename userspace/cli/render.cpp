@@ -102,8 +102,8 @@ std::string render_resources(const nlohmann::json &scopes)
 			flags += "reclaiming ";
 		if (s.value("pending", 0) > 0)
 			flags += "pending=" + format_bytes(s["pending"].get<uint64_t>());
-		rows.push_back({str(s, "scope"), str(s, "key"), bytes(s, "usage"), bytes(s, "limit"),
-				pct, u64(s, "participants"), flags});
+		rows.push_back({str(s, "scope"), str(s, "key"), bytes(s, "usage"),
+				bytes(s, "limit"), pct, u64(s, "participants"), flags});
 	}
 	return table(rows);
 }
@@ -148,8 +148,8 @@ std::string render_status(const nlohmann::json &st)
 		if (g.contains("ladder"))
 			out << "ladder: shrink_window=" << g["ladder"].value("shrink_window", false)
 			    << " clamp=" << g["ladder"].value("clamp", false)
-			    << " reclaim=" << g["ladder"].value("reclaim", false) << " (destroy with "
-			    << str(g["ladder"], "destroy_with") << ")\n";
+			    << " reclaim=" << g["ladder"].value("reclaim", false)
+			    << " (destroy with " << str(g["ladder"], "destroy_with") << ")\n";
 		if (g.contains("limits"))
 			out << "system: " << bytes(g, "total") << " of max "
 			    << bytes(g["limits"], "max") << ", low water "
@@ -159,8 +159,9 @@ std::string render_status(const nlohmann::json &st)
 			{"NETNS", "FOUND AT", "SHRINK_WINDOW", "BEFORE", "SET BY RCVGOV"}};
 		for (const auto &n : g.value("shrink_window", nlohmann::json::array()))
 			ns.push_back({u64(n, "netns_inode"), str(n, "origin"),
-				      n.value("sysctl_exists", false) ? std::to_string(n.value("now", -1))
-								      : "absent",
+				      n.value("sysctl_exists", false)
+					      ? std::to_string(n.value("now", -1))
+					      : "absent",
 				      std::to_string(n.value("before", -1)),
 				      n.value("changed_by_rcvgov", false) ? "yes" : "no"});
 		out << "\n" << table(ns);

@@ -61,7 +61,8 @@ void get_u32(Ctx &c, const toml::table &t, const std::string &prefix, const char
 	auto v = n->value<int64_t>();
 	if (!v || *v < min || *v > max) {
 		c.add(n, prefix + key,
-		      "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+		      "must be an integer from " + std::to_string(min) + " to " +
+			      std::to_string(max));
 		return;
 	}
 	out = static_cast<uint32_t>(*v);
@@ -77,7 +78,8 @@ std::optional<uint64_t> size_of(Ctx &c, const toml::node *n, const std::string &
 		v = parse_size(*s);
 	}
 	if (!v || *v == 0)
-		c.add(n, key, "must be a positive size: bytes, or a string like \"512M\" or \"2G\"");
+		c.add(n, key,
+		      "must be a positive size: bytes, or a string like \"512M\" or \"2G\"");
 	return v;
 }
 
@@ -211,7 +213,8 @@ Result parse(std::string_view text, const std::string &source)
 
 	if (const auto *d = section(c, root, "daemon")) {
 		check_keys(c, *d, "daemon.",
-			   {"interval_ms", "netns_scan_ms", "events_per_sec", "dry_run", "keep_on_exit"});
+			   {"interval_ms", "netns_scan_ms", "events_per_sec", "dry_run",
+			    "keep_on_exit"});
 		get_u32(c, *d, "daemon.", "interval_ms", cfg.interval_ms, 50, 3600000);
 		get_u32(c, *d, "daemon.", "netns_scan_ms", cfg.netns_scan_ms, 50, 60000);
 		get_u32(c, *d, "daemon.", "events_per_sec", cfg.events_per_sec, 1, 100000);
@@ -228,11 +231,13 @@ Result parse(std::string_view text, const std::string &source)
 		get_size(c, *l, "limits.", "per_socket", cfg.knobs.per_socket);
 	}
 	if (const auto *l = section(c, root, "ladder")) {
-		check_keys(c, *l, "ladder.", {"shrink_window", "clamp", "reclaim", "reclaim_pause_ms"});
+		check_keys(c, *l, "ladder.",
+			   {"shrink_window", "clamp", "reclaim", "reclaim_pause_ms"});
 		get_bool(c, *l, "ladder.", "shrink_window", cfg.ladder.shrink_window);
 		get_bool(c, *l, "ladder.", "clamp", cfg.ladder.clamp);
 		get_bool(c, *l, "ladder.", "reclaim", cfg.ladder.reclaim);
-		get_u32(c, *l, "ladder.", "reclaim_pause_ms", cfg.ladder.reclaim_pause_ms, 0, 600000);
+		get_u32(c, *l, "ladder.", "reclaim_pause_ms", cfg.ladder.reclaim_pause_ms, 0,
+			600000);
 	}
 	if (const auto *a = section(c, root, "allowlist")) {
 		check_keys(c, *a, "allowlist.", {"cidrs", "cgroups", "ports"});
@@ -286,7 +291,8 @@ Result parse(std::string_view text, const std::string &source)
 				auto key = t["key"].value<std::string>();
 				if (!scope || !tracker::parse_scope_kind(*scope) ||
 				    *scope == "system")
-					c.add(&e, prefix + "scope", "must be \"service\", \"peer\" or \"socket\"");
+					c.add(&e, prefix + "scope",
+					      "must be \"service\", \"peer\" or \"socket\"");
 				else
 					ov.scope = *scope;
 				if (!key || key->empty())
@@ -346,7 +352,8 @@ Machine read_machine()
 	return m;
 }
 
-std::variant<tracker::Limits, std::vector<Error>> effective_limits(const Config &c, const Machine &m)
+std::variant<tracker::Limits, std::vector<Error>> effective_limits(const Config &c,
+								   const Machine &m)
 {
 	tracker::Limits l = tracker::apply_knobs(
 		tracker::compute_default_limits(m.ram_bytes, m.tcp_mem, m.page_size), c.knobs);

@@ -29,15 +29,15 @@ std::optional<Cidr> parse_cidr(std::string_view s);
 
 struct Ladder {
 	bool shrink_window = true; // step 1: tcp_shrink_window=1 everywhere
-	bool clamp = true;         // step 2: TCP_WINDOW_CLAMP per socket
-	bool reclaim = true;       // step 3: destroy oldest-data sockets
+	bool clamp = true;	   // step 2: TCP_WINDOW_CLAMP per socket
+	bool reclaim = true;	   // step 3: destroy oldest-data sockets
 	uint32_t reclaim_pause_ms = 3000;
 };
 
 struct Allowlist {
-	std::vector<Cidr> cidrs;          // peer addresses
+	std::vector<Cidr> cidrs;	  // peer addresses
 	std::vector<std::string> cgroups; // cgroup v2 paths, e.g. /system.slice/ssh.service
-	std::vector<uint16_t> ports;      // local ports
+	std::vector<uint16_t> ports;	  // local ports
 };
 
 struct Config {
@@ -79,7 +79,7 @@ Machine read_machine(); // /proc/meminfo, /proc/sys/net/ipv4/tcp_mem
 
 // Levels 1-3 combined and validated: the limits in force.
 std::variant<tracker::Limits, std::vector<Error>> effective_limits(const Config &c,
-								    const Machine &m);
+								   const Machine &m);
 
 // "512M", "2G", "131072", or an integer.
 std::optional<uint64_t> parse_size(std::string_view s);

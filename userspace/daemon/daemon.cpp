@@ -131,7 +131,8 @@ void Daemon::Impl::scan_namespaces()
 	for (size_t i = 0; i < set.all.size(); ++i) {
 		std::string err;
 		uint64_t cookie = 0;
-		if (netns::run_in(set.all[i], [&] { cookie = netns::current_cookie(); }, err) &&
+		if (netns::run_in(
+			    set.all[i], [&] { cookie = netns::current_cookie(); }, err) &&
 		    cookie)
 			set.by_cookie[cookie] = i;
 	}
@@ -308,7 +309,8 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 			arr.push_back(to_json(*all[i]));
 		return arr;
 	}
-	throw std::runtime_error("unknown command \"" + cmd + "\" (try status, sockets, events, resources)");
+	throw std::runtime_error("unknown command \"" + cmd +
+				 "\" (try status, sockets, events, resources)");
 }
 
 Daemon::Daemon(DaemonOptions opts) : impl_(new Impl)

@@ -12,8 +12,8 @@ namespace rcvgov {
 
 struct DaemonOptions {
 	std::string socket_path;
-	std::string config_path; // reloaded on SIGHUP
-	config::Config config;   // already loaded and validated
+	std::string config_path;      // reloaded on SIGHUP
+	config::Config config;	      // already loaded and validated
 	bool force_sock_diag = false; // skip BPF entirely
 	bool allow_fexit = true;
 	bool force_dry_run = false; // --dry-run, wins over the file on reload

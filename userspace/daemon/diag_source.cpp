@@ -8,8 +8,6 @@
 
 namespace rcvgov {
 
-
-
 std::vector<SocketInfo> diag_snapshot(uint64_t now_ns)
 {
 	diag::DumpResult r = diag::dump_tcp();

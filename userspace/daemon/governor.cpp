@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
-#include "core/format.h"
 #include "common/errno_text.h"
+#include "core/format.h"
 #include "diag/sock_diag.h"
 #include "tracker/peer_key.h"
 
@@ -49,8 +49,7 @@ std::string scope_text(const tracker::Decision &d, const std::string &key)
 
 Governor::Governor(config::Config cfg, tracker::Limits limits,
 		   std::unique_ptr<enforce::BpfEnforcer> enforcer)
-	: cfg_(std::move(cfg)), tracker_(clock_), enforcer_(std::move(enforcer)),
-	  sysctl_(cfg_.dry_run)
+    : cfg_(std::move(cfg)), tracker_(clock_), enforcer_(std::move(enforcer)), sysctl_(cfg_.dry_run)
 {
 	auto errs = tracker_.set_limits(std::move(limits));
 	if (!errs.empty())
@@ -105,9 +104,8 @@ tracker::AccountId Governor::account_for(const SocketInfo &s)
 	// Sockets of the root cgroup (or an unknown one) are told apart by
 	// their network namespace: that is what containers without their own
 	// cgroup still have.
-	std::string service_key = (cg.empty() || cg == "/")
-					  ? "netns:" + std::to_string(s.owner.netns_cookie)
-					  : cg;
+	std::string service_key =
+		(cg.empty() || cg == "/") ? "netns:" + std::to_string(s.owner.netns_cookie) : cg;
 	auto service = tracker_.find_account(tracker_.system(), service_key);
 	if (!service) {
 		bool allow = std::find(cfg_.allow.cgroups.begin(), cfg_.allow.cgroups.end(), cg) !=
@@ -199,7 +197,8 @@ void Governor::govern(const SocketTable &table, const NamespaceSet &ns, uint64_t
 	});
 	act(decisions, table, ns, now_ns);
 
-	if (protected_window_start_ns_ && now_ns - protected_window_start_ns_ >= summary_window_ns) {
+	if (protected_window_start_ns_ &&
+	    now_ns - protected_window_start_ns_ >= summary_window_ns) {
 		uint64_t total = 0;
 		std::string what;
 		for (const auto &[k, n] : protected_window_) {
@@ -305,13 +304,15 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 				destroyed_.insert(r.cookie);
 				destroyed_any = true;
 				++counters_["destroyed"];
-				spdlog::info("destroyed {} holding {} bytes", socket_text(s, r.cookie),
-					     r.before);
+				spdlog::info("destroyed {} holding {} bytes",
+					     socket_text(s, r.cookie), r.before);
 			} else {
 				clamped_[r.cookie] = {r.before, s ? s->owner.netns_cookie : 0};
 				++counters_["clamped"];
-				spdlog::info("clamped {} window_clamp {} -> {}, rcvbuf locked at {}",
-					     socket_text(s, r.cookie), r.before, r.after, r.rcvbuf_after);
+				spdlog::info(
+					"clamped {} window_clamp {} -> {}, rcvbuf locked at {}",
+					socket_text(s, r.cookie), r.before, r.after,
+					r.rcvbuf_after);
 			}
 		}
 	}
@@ -328,7 +329,8 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 		d.state = s->state;
 		std::string err;
 		diag::Error derr;
-		netns::run_in(ns.all[it->second], [&] { derr = diag::destroy(d); }, err);
+		netns::run_in(
+			ns.all[it->second], [&] { derr = diag::destroy(d); }, err);
 		if (!err.empty() || !derr.ok()) {
 			++counters_["action_errors"];
 			spdlog::warn("SOCK_DESTROY of {} failed: {}", socket_text(s, a.cookie),
@@ -341,14 +343,16 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 		spdlog::info("destroyed {} with SOCK_DESTROY", socket_text(s, a.cookie));
 	}
 	if (destroyed_any)
-		reclaim_paused_until_ns_ = now_ns + uint64_t(cfg_.ladder.reclaim_pause_ms) * 1000000;
+		reclaim_paused_until_ns_ =
+			now_ns + uint64_t(cfg_.ladder.reclaim_pause_ms) * 1000000;
 }
 
 void Governor::shutdown(const NamespaceSet &ns)
 {
 	if (cfg_.keep_on_exit) {
-		spdlog::info("keep_on_exit: leaving tcp_shrink_window and {} window clamps as they are",
-			     clamped_.size());
+		spdlog::info(
+			"keep_on_exit: leaving tcp_shrink_window and {} window clamps as they are",
+			clamped_.size());
 		return;
 	}
 	sysctl_.restore(ns.all);
@@ -410,8 +414,9 @@ nlohmann::json Governor::status() const
 		  {"clamp", cfg_.ladder.clamp},
 		  {"reclaim", cfg_.ladder.reclaim},
 		  {"reclaim_pause_ms", cfg_.ladder.reclaim_pause_ms},
-		  {"destroy_with", enforcer_ && enforcer_->can_destroy() ? "bpf_sock_destroy"
-									  : "sock_diag SOCK_DESTROY"}}},
+		  {"destroy_with", enforcer_ && enforcer_->can_destroy()
+					   ? "bpf_sock_destroy"
+					   : "sock_diag SOCK_DESTROY"}}},
 		{"limits",
 		 {{"max", l.max},
 		  {"low_water", l.low_water},

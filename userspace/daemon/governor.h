@@ -70,8 +70,8 @@ private:
 	enforce::ShrinkWindowSysctl sysctl_;
 	enforce::CgroupPaths cgroups_;
 	std::map<uint64_t, tracker::ParticipantId> participants_; // by cookie
-	std::map<uint64_t, Clamped> clamped_;                     // by cookie
-	std::set<uint64_t> destroyed_;                            // by cookie
+	std::map<uint64_t, Clamped> clamped_;			  // by cookie
+	std::set<uint64_t> destroyed_;				  // by cookie
 	uint64_t reclaim_paused_until_ns_ = 0;
 	std::map<std::string, uint64_t> counters_;
 	// Aggregated "protected" log lines: what -> count in this window.

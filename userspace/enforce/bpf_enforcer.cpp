@@ -67,7 +67,10 @@ BpfEnforcer::BpfEnforcer() : impl_(new Impl)
 
 BpfEnforcer::~BpfEnforcer() = default;
 
-bool BpfEnforcer::can_destroy() const { return impl_->can_destroy; }
+bool BpfEnforcer::can_destroy() const
+{
+	return impl_->can_destroy;
+}
 
 std::vector<ActionResult> BpfEnforcer::apply(const std::vector<rcvgov_action> &actions,
 					     const std::vector<netns::Namespace> &namespaces)
@@ -87,7 +90,8 @@ std::vector<ActionResult> BpfEnforcer::apply(const std::vector<rcvgov_action> &a
 		links.push_back(impl_->skel->links.enforce_clamp);
 	if (any_destroy) {
 		if (!impl_->can_destroy)
-			throw std::runtime_error("bpf_sock_destroy is not available on this kernel");
+			throw std::runtime_error(
+				"bpf_sock_destroy is not available on this kernel");
 		links.push_back(impl_->skel->links.enforce_destroy);
 	}
 	for (const auto &ns : namespaces) {

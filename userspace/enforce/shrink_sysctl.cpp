@@ -77,10 +77,11 @@ size_t ShrinkWindowSysctl::apply(const std::vector<netns::Namespace> &namespaces
 				}
 				if (dry_run_) {
 					if (fresh)
-						spdlog::info("dry-run: would have set "
-							     "net.ipv4.tcp_shrink_window=1 in netns {} "
-							     "(inode {}, now {})",
-							     ns.origin, ns.ino, cur);
+						spdlog::info(
+							"dry-run: would have set "
+							"net.ipv4.tcp_shrink_window=1 in netns {} "
+							"(inode {}, now {})",
+							ns.origin, ns.ino, cur);
 					st.now = cur;
 					return;
 				}
@@ -93,9 +94,10 @@ size_t ShrinkWindowSysctl::apply(const std::vector<netns::Namespace> &namespaces
 				st.now = 1;
 				st.changed = true;
 				++newly;
-				spdlog::info("set net.ipv4.tcp_shrink_window=1 in netns {} (inode {}, "
-					     "was {})",
-					     ns.origin, ns.ino, cur);
+				spdlog::info(
+					"set net.ipv4.tcp_shrink_window=1 in netns {} (inode {}, "
+					"was {})",
+					ns.origin, ns.ino, cur);
 			},
 			err);
 		if (!entered) {
@@ -122,14 +124,15 @@ void ShrinkWindowSysctl::restore(const std::vector<netns::Namespace> &namespaces
 				if (write_shrink_window(st.before, err)) {
 					st.now = st.before;
 					st.changed = false;
-					spdlog::info("restored net.ipv4.tcp_shrink_window={} in netns {}",
+					spdlog::info("restored net.ipv4.tcp_shrink_window={} in "
+						     "netns {}",
 						     st.before, ns.origin);
 				}
 			},
 			err);
 		if (!err.empty())
-			spdlog::warn("could not restore tcp_shrink_window in netns {}: {}", ns.origin,
-				     err);
+			spdlog::warn("could not restore tcp_shrink_window in netns {}: {}",
+				     ns.origin, err);
 	}
 }
 

@@ -17,7 +17,7 @@ struct NetnsSysctlState {
 	std::string origin;  // a path the namespace was found through
 	bool exists = false; // the kernel has the sysctl
 	int before = -1;     // value found the first time we looked
-	int now = -1;        // value after our last visit
+	int now = -1;	     // value after our last visit
 	bool changed = false;
 	std::string error;
 };

@@ -29,8 +29,8 @@ void print_limits(const rcvgov::config::Config &c, const rcvgov::tracker::Limits
 		  << "  per socket        min(" << l.per_socket_entitlement_percent
 		  << "% of the autotuned rcvbuf, " << format_bytes(l.per_socket) << ")\n";
 	for (const auto &o : l.overrides)
-		std::cout << "  override " << o.scope << " " << o.key << " = " << format_bytes(o.limit)
-			  << "\n";
+		std::cout << "  override " << o.scope << " " << o.key << " = "
+			  << format_bytes(o.limit) << "\n";
 	std::cout << "ladder: shrink_window=" << c.ladder.shrink_window
 		  << " clamp=" << c.ladder.clamp << " reclaim=" << c.ladder.reclaim
 		  << " reclaim_pause_ms=" << c.ladder.reclaim_pause_ms << "\n"
