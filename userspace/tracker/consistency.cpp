@@ -167,8 +167,17 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 	std::unordered_set<uint64_t> over_refs, pending_refs;
 	for (const auto &r : t.sockets_over_)
 		over_refs.insert(ref_key(r.index, r.generation));
-	for (const auto &r : t.pending_reclaims_)
-		pending_refs.insert(ref_key(r.index, r.generation));
+	if (t.pending_head_ > t.pending_reclaims_.size())
+		err("pending list head beyond its end");
+	for (size_t k = t.pending_head_; k < t.pending_reclaims_.size(); ++k) {
+		const auto &r = t.pending_reclaims_[k];
+		if (r.index < np && par[r.index].has(T::kLive) &&
+		    par[r.index].generation() == r.generation &&
+		    parc[r.index].pending_until == r.deadline)
+			pending_refs.insert(ref_key(r.index, r.generation));
+		if (k > t.pending_head_ && r.deadline < t.pending_reclaims_[k - 1].deadline)
+			err("pending list out of deadline order at " + std::to_string(k));
+	}
 	for (uint32_t i = 0; i < np; ++i) {
 		const auto &p = par[i];
 		auto who = [&] {

@@ -1,7 +1,7 @@
 // Oldest-data-first selection for decide(): the oldest candidates whose
 // bytes add up to what must be freed, in order, without sorting everyone.
 // With a million sockets and a third of them to go, a heap costs ~20 cache-
-// missing levels per pop; this costs two linear passes and small sorts.
+// missing levels per pop; this costs three linear passes and small sorts.
 #pragma once
 
 #include <cstdint>

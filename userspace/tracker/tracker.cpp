@@ -24,7 +24,7 @@ Tracker::Tracker(const Clock &clock)
       participants_cold_(CountingAllocator<ParticipantCold>(&bytes_)), cookies_(&bytes_),
       sockets_over_(CountingAllocator<Ref>(&bytes_)),
       accounts_over_(CountingAllocator<Ref>(&bytes_)),
-      pending_reclaims_(CountingAllocator<Ref>(&bytes_)),
+      pending_reclaims_(CountingAllocator<PendingRef>(&bytes_)),
       candidates_(CountingAllocator<Candidate>(&bytes_)),
       ordered_(CountingAllocator<Candidate>(&bytes_)),
       histogram_(CountingAllocator<uint64_t>(&bytes_))
@@ -290,23 +290,18 @@ Status Tracker::release(ParticipantId id, uint64_t bytes)
 	return st;
 }
 
-void Tracker::set_pending(uint32_t i, Pending kind, Time now)
+int64_t Tracker::deadline(Time now) const
 {
-	ParticipantHot &p = participants_[i];
 	int64_t until;
 	if (__builtin_add_overflow(ns(now), limits_.pending_timeout.count(), &until))
 		until = INT64_MAX;
-	participants_cold_[i].pending_until = until;
-	if (kind == Pending::Clamp) {
-		p.set(kPendingClamp);
-		return;
-	}
-	p.clear(kPendingClamp);
-	if (!p.has(kPendingReclaim)) {
-		p.set(kPendingReclaim);
-		add_pending(p.account, p.usage);
-		pending_reclaims_.push_back(Ref{i, p.generation()});
-	}
+	return until;
+}
+
+void Tracker::set_clamp_pending(uint32_t i, Time now)
+{
+	participants_[i].set(kPendingClamp);
+	participants_cold_[i].pending_until = deadline(now);
 }
 
 void Tracker::clear_pending(uint32_t i)
@@ -324,21 +319,22 @@ size_t Tracker::expire_pending(Time now)
 {
 	size_t expired = 0;
 	const int64_t t = ns(now);
-	auto keep = pending_reclaims_.begin();
-	for (const Ref &r : pending_reclaims_) {
-		if (r.index >= participants_.size())
+	while (pending_head_ < pending_reclaims_.size() &&
+	       pending_reclaims_[pending_head_].deadline <= t) {
+		const PendingRef r = pending_reclaims_[pending_head_++];
+		const ParticipantHot &p = participants_[r.index];
+		// Gone, reused, or pending again since (with a later deadline).
+		if (!p.has(kLive) || p.generation() != r.generation || !p.has(kPendingReclaim) ||
+		    participants_cold_[r.index].pending_until > t)
 			continue;
-		ParticipantHot &p = participants_[r.index];
-		if (!p.has(kLive) || p.generation() != r.generation || !p.has(kPendingReclaim))
-			continue;
-		if (t >= participants_cold_[r.index].pending_until) {
-			clear_pending(r.index);
-			++expired;
-			continue;
-		}
-		*keep++ = r;
+		clear_pending(r.index);
+		++expired;
 	}
-	pending_reclaims_.erase(keep, pending_reclaims_.end());
+	if (pending_head_ > 0 && pending_head_ * 2 >= pending_reclaims_.size()) {
+		pending_reclaims_.erase(pending_reclaims_.begin(),
+					pending_reclaims_.begin() + pending_head_);
+		pending_head_ = 0;
+	}
 	stats_.pending_expired += expired;
 	return expired;
 }
@@ -761,7 +757,16 @@ std::vector<ConfigError> Tracker::set_limits(Limits limits)
 	std::vector<ConfigError> errors = validate(limits);
 	if (!errors.empty())
 		return errors;
+	const bool retimed = limits.pending_timeout != limits_.pending_timeout;
 	limits_ = std::move(limits);
+	if (retimed) {
+		// Decisions already issued keep their deadlines, which the new
+		// ones no longer follow in order: restore the order once.
+		std::stable_sort(pending_reclaims_.begin() + pending_head_, pending_reclaims_.end(),
+				 [](const PendingRef &a, const PendingRef &b) {
+					 return a.deadline < b.deadline;
+				 });
+	}
 	service_overrides_.clear();
 	peer_overrides_.clear();
 	socket_overrides_.clear();

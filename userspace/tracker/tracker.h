@@ -146,14 +146,11 @@ public:
 	// saturated) for values beyond kMaxParticipantBytes.
 	Status set_usage(ParticipantId p, const Usage &u) { return set_usage(p, u, clock_->now()); }
 	Status set_usage(ParticipantId p, const Usage &u, Time now);
-	// Deltas. A claim on an empty socket starts its data age at `now`; a
-	// release to zero clears it. Release below zero floors at zero and
-	// returns Error::ReleaseBelowZero; a claim past the maximum saturates
-	// and returns Error::Overflow.
 	// A batch of absolute updates, as the daemon drains them from the ring
-	// buffer: the same as set_usage() on each, with the slots fetched ahead
-	// so that cache misses overlap. Stale handles and unknown cookies are
-	// skipped and counted in stats(); returns how many were applied.
+	// buffer: the same as set_usage() on each, with the slots of a group
+	// fetched before any is applied so that cache misses overlap. Stale
+	// handles and unknown cookies are skipped and counted in stats();
+	// returns how many were applied.
 	struct HandleUpdate {
 		ParticipantId id;
 		Usage usage;
@@ -165,15 +162,20 @@ public:
 	size_t set_usage(std::span<const HandleUpdate> batch, Time now);
 	size_t set_usage(std::span<const CookieUpdate> batch, Time now);
 
+	// Deltas. A claim on an empty socket starts its data age at `now`; a
+	// release to zero clears it. Release below zero floors at zero and
+	// returns Error::ReleaseBelowZero; a claim past the maximum saturates
+	// and returns Error::Overflow.
 	Status claim(ParticipantId p, uint64_t bytes) { return claim(p, bytes, clock_->now()); }
 	Status claim(ParticipantId p, uint64_t bytes, Time now);
 	Status release(ParticipantId p, uint64_t bytes);
 
-	// Decisions, in this order: scopes over their limit (deepest first,
-	// confined to the scope: clamp, then reclaim after escalate_after),
-	// the system quota (reclaim oldest-first with hysteresis), sockets over
-	// their limit (clamp). A participant gets at most one decision per
-	// call and none while an earlier one is pending.
+	// Decisions, in this order: scopes over their limit in their reclaim
+	// phase (deepest first, confined to the scope), the system quota
+	// (reclaim oldest-first with hysteresis), scopes in their clamp phase
+	// (the first escalate_after), sockets over their own limit (clamp).
+	// A participant gets at most one decision per call and none while an
+	// earlier one is pending.
 	std::vector<Decision> decide() { return decide(clock_->now()); }
 	std::vector<Decision> decide(Time now);
 	// Appends to `out` (which the caller may reuse across calls).
@@ -279,6 +281,13 @@ private:
 		uint32_t index;
 		uint32_t generation;
 	};
+	// Reclaims in the order they were issued, so in deadline order: expiry
+	// looks at the front only, whatever the number outstanding.
+	struct PendingRef {
+		uint32_t index;
+		uint32_t generation;
+		int64_t deadline;
+	};
 
 	using Candidate = detail::Candidate;
 
@@ -302,7 +311,9 @@ private:
 	{
 		return accounts_[a].usage - accounts_[a].pending > accounts_[a].limit;
 	}
-	void set_pending(uint32_t i, Pending kind, Time now);
+	void set_clamp_pending(uint32_t i, Time now);
+	void set_reclaim_pending(uint32_t i, int64_t until);
+	int64_t deadline(Time now) const;
 	void clear_pending(uint32_t i);
 	std::optional<Duration> age_of(const ParticipantHot &p, Time now) const;
 
@@ -357,7 +368,8 @@ private:
 	// Work lists; entries may be stale (checked on use).
 	Vec<Ref> sockets_over_;
 	Vec<Ref> accounts_over_;
-	Vec<Ref> pending_reclaims_;
+	Vec<PendingRef> pending_reclaims_;
+	size_t pending_head_ = 0; // entries before it are done
 	// decide()'s scratch space, kept between calls (and counted).
 	Vec<Candidate> candidates_;
 	Vec<Candidate> ordered_;

@@ -63,9 +63,23 @@ uint32_t Tracker::reclaim_unit(uint32_t i, uint32_t stop_at) const
 	return kNone;
 }
 
+// What will be left of every scope above it drops by its usage now, so
+// that nothing is decided twice for the same bytes.
+void Tracker::set_reclaim_pending(uint32_t i, int64_t until)
+{
+	ParticipantHot &p = participants_[i];
+	p.clear(kPendingClamp);
+	p.set(kPendingReclaim);
+	participants_cold_[i].pending_until = until;
+	for (uint32_t a = p.account; a != kNone; a = accounts_[a].parent)
+		accounts_[a].pending += p.usage;
+	pending_reclaims_.push_back(PendingRef{i, p.generation(), until});
+}
+
 void Tracker::reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Time now,
 		      std::vector<Decision> &out, uint64_t &reclaimed)
 {
+	const int64_t until = deadline(now);
 	auto one = [&](uint32_t i, uint32_t unit) {
 		ParticipantHot &p = participants_[i];
 		if (p.has(kPendingReclaim) || p.has(kAllowlisted))
@@ -80,7 +94,7 @@ void Tracker::reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Ti
 			d.unit = account_handle(unit);
 		++stats_.reclaim_decisions;
 		reclaimed += p.usage;
-		set_pending(i, Pending::Reclaim, now);
+		set_reclaim_pending(i, until);
 	};
 	const uint32_t unit = reclaim_unit(victim, stop_at);
 	if (unit == kNone)
@@ -237,7 +251,7 @@ void Tracker::decide_scope(uint32_t a, Time now, std::vector<Decision> &out)
 		candidates_.pop_back();
 		out.push_back(make_decision(i, Action::Clamp, why.scope, a, limit, usage, now));
 		++stats_.clamp_decisions;
-		set_pending(i, Pending::Clamp, now);
+		set_clamp_pending(i, now);
 		unclamped -= std::min<uint64_t>(unclamped, participants_[i].usage);
 	}
 }
@@ -306,7 +320,7 @@ void Tracker::decide_sockets(Time now, std::vector<Decision> &out)
 		out.push_back(make_decision(r.index, Action::Clamp, ScopeKind::Socket, kNone, limit,
 					    p.usage, now));
 		++stats_.clamp_decisions;
-		set_pending(r.index, Pending::Clamp, now);
+		set_clamp_pending(r.index, now);
 	}
 	sockets_over_.erase(keep, sockets_over_.end());
 }
