@@ -15,7 +15,8 @@ for t in tests/vm/*.sh; do
 	start=$SECONDS
 	if scripts/vm/run-vm.sh --quiet --timeout 600 --log "$LOGDIR/$name.console.log" \
 		--bin $BIN/rcvgovd --bin $BIN/rcvgovctl --bin $BIN/rcvgov-sender \
-		--bin $BIN/rcvgov-reader --bin "$(command -v jq)" --run "$t" \
+		--bin $BIN/rcvgov-reader --bin "$(command -v jq)" --bin "$(command -v chrt)" \
+		--bin "$(command -v pkill)" --run "$t" \
 		>"$LOGDIR/$name.log" 2>&1; then
 		echo "PASS $name ($((SECONDS - start)) s)"
 		passed=$((passed + 1))

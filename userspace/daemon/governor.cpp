@@ -129,24 +129,27 @@ tracker::AccountId Governor::account_for(const SocketInfo &s)
 void Governor::sync(const SocketTable &table, uint64_t now_ns)
 {
 	std::set<uint64_t> seen;
+	// One batch: the tracker overlaps the cache misses of the updates.
+	std::vector<tracker::Tracker::CookieUpdate> updates;
+	updates.reserve(table.size());
 	table.for_each([&](const SocketInfo &s) {
 		seen.insert(s.cookie);
-		auto it = participants_.find(s.cookie);
-		if (it == participants_.end()) {
+		if (!participants_.count(s.cookie)) {
 			auto p = tracker_.create_participant(account_for(s), s.cookie);
 			if (!p) {
 				++counters_["tracker_errors"];
 				return;
 			}
-			it = participants_.emplace(s.cookie, *p).first;
+			participants_.emplace(s.cookie, *p);
 		}
 		tracker::Usage u;
 		u.rmem_alloc = s.rmem_alloc;
 		u.entitlement = s.autotuned_rcvbuf;
 		u.oldest_age = std::chrono::milliseconds(s.data_age_ms(now_ns));
-		if (!tracker_.set_usage(it->second, u, to_time(now_ns)))
-			++counters_["tracker_errors"];
+		updates.push_back({s.cookie, u});
 	});
+	size_t applied = tracker_.set_usage(updates, to_time(now_ns));
+	counters_["tracker_errors"] += updates.size() - applied;
 	for (auto it = participants_.begin(); it != participants_.end();) {
 		if (seen.count(it->first)) {
 			++it;
