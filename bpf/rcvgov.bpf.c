@@ -12,7 +12,10 @@
  *    the tail skb grew, the exact moment rmem_alloc passes rcvbuf.
  *    Fallback: tp_btf tcp_probe compares rmem_alloc with rcvbuf once per
  *    segment, which sees the overshoot one segment late.
- *  inflation: tcp_clamp_window is inlined on most builds, so its caller
+ *  inflation: the tcp:tcp_rcvbuf_prune tracepoint (added by this project's
+ *    kernel series, patches/linux-6.1/0003) reports every clamp decision
+ *    with the rcvbuf before it: exact, and no trampoline needed. Without it:
+ *    tcp_clamp_window is inlined on most builds, so its caller
  *    tcp_try_rmem_schedule is traced instead: any sk_rcvbuf rise between its
  *    fentry and fexit is the clamp (nothing else on that path raises it).
  *    Fallback: at every check point (tcp_probe, the autotuning tracepoints,
@@ -333,6 +336,31 @@ int BPF_PROG(clamp_exit, struct sock *sk)
 	if (cur > st->pending_rcvbuf) {
 		record_inflation(st, sk, st->pending_rcvbuf, cur, clamp_source,
 				 now);
+		st->last_rcvbuf = cur;
+	}
+	return 0;
+}
+
+/* TCP_PRUNE_RCVBUF_RAISED in the kernel series: sk_rcvbuf raised to rmem. */
+#define RCVGOV_PRUNE_RCVBUF_RAISED 0x01
+
+SEC("tp_btf/tcp_rcvbuf_prune")
+int BPF_PROG(tcp_rcvbuf_prune, const struct sock *sk, int rmem_alloc,
+	     int rcvbuf_old, unsigned int action)
+{
+	struct rcvgov_sock_state *st;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 cur;
+
+	if (!(action & RCVGOV_PRUNE_RCVBUF_RAISED))
+		return 0;
+	st = get_state(sk, now);
+	if (!st)
+		return 0;
+	cur = sk_rcvbuf(sk);
+	if (cur > (__u32)rcvbuf_old) {
+		record_inflation(st, sk, rcvbuf_old, cur,
+				 RCVGOV_SRC_TP_TCP_RCVBUF_PRUNE, now);
 		st->last_rcvbuf = cur;
 	}
 	return 0;

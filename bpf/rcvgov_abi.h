@@ -39,7 +39,8 @@ enum rcvgov_source {
 	RCVGOV_SRC_TP_SOCK_RECV_LENGTH = 7,
 	RCVGOV_SRC_TP_INET_SOCK_SET_STATE = 8,
 	RCVGOV_SRC_ITER_TCP = 9,
-	RCVGOV_SRC__MAX = 10,
+	RCVGOV_SRC_TP_TCP_RCVBUF_PRUNE = 10, /* patches/linux-6.1/0003 */
+	RCVGOV_SRC__MAX = 11,
 };
 
 /* Counters in the per-CPU stats array, summed by userspace. */

@@ -44,12 +44,19 @@ AttachPlan plan_attach(const KernelFeatures &f)
 		}
 	}
 
-	if (f.func_tcp_clamp_window && f.fexit_tcp_clamp_window.ok) {
+	// The kernel's own report of the clamp decision is exact and needs no
+	// trampoline: take it first wherever the series is applied.
+	if (f.tp_tcp_rcvbuf_prune) {
+		p.rcvbuf_prune = true;
+		p.paths.push_back({"clamp", "tp_btf/tcp_rcvbuf_prune", true, ""});
+	} else if (f.func_tcp_clamp_window && f.fexit_tcp_clamp_window.ok) {
 		p.clamp_fentry = true;
 		p.clamp_target = "tcp_clamp_window";
-		p.paths.push_back({"clamp", "fentry+fexit/tcp_clamp_window", true, ""});
+		p.paths.push_back({"clamp", "fentry+fexit/tcp_clamp_window", false,
+				   "no tcp_rcvbuf_prune tracepoint (rcvgov kernel series)"});
 	} else {
-		std::string why = why_not_fexit("tcp_clamp_window", f.func_tcp_clamp_window,
+		std::string why = "no tcp_rcvbuf_prune tracepoint (rcvgov kernel series); " +
+				  why_not_fexit("tcp_clamp_window", f.func_tcp_clamp_window,
 						f.fexit_tcp_clamp_window);
 		if (f.func_tcp_try_rmem_schedule && f.fexit_tcp_try_rmem_schedule.ok) {
 			p.clamp_fentry = true;

@@ -20,6 +20,7 @@ struct KernelFeatures {
 	TrialResult fexit_tcp_try_coalesce;
 	TrialResult fexit_tcp_clamp_window;
 	TrialResult fexit_tcp_try_rmem_schedule;
+	bool tp_tcp_rcvbuf_prune = false; // added by patches/linux-6.1/0003
 	bool tp_tcp_probe = false;
 	bool tp_tcp_rcvbuf_grow = false;
 	bool tp_tcp_rcv_space_adjust = false;
@@ -38,6 +39,7 @@ struct HookPath {
 struct AttachPlan {
 	bool coalesce_fexit = false;
 	bool clamp_fentry = false;
+	bool rcvbuf_prune = false;
 	std::string clamp_target; // tcp_clamp_window or tcp_try_rmem_schedule
 	bool tcp_probe = false;
 	bool probe_checks_overshoot = false;

@@ -36,6 +36,8 @@ KernelFeatures host_618()
 	return f;
 }
 
+AttachPlan debian_61_plan() { return plan_attach(debian_61()); }
+
 TEST(AttachPlan, Debian61UsesFexit)
 {
 	auto p = plan_attach(debian_61());
@@ -77,7 +79,20 @@ TEST(AttachPlan, ClampWindowPreferredWhenTraceable)
 	f.fexit_tcp_clamp_window = {true, ""};
 	auto p = plan_attach(f);
 	EXPECT_EQ(p.clamp_target, "tcp_clamp_window");
+	EXPECT_EQ(hook(p, "clamp").path, "fentry+fexit/tcp_clamp_window");
+}
+
+TEST(AttachPlan, SeriesTracepointIsTheFirstChoiceForTheClamp)
+{
+	auto f = debian_61();
+	f.tp_tcp_rcvbuf_prune = true;
+	auto p = plan_attach(f);
+	EXPECT_TRUE(p.rcvbuf_prune);
+	EXPECT_FALSE(p.clamp_fentry) << "one clamp hook is enough";
+	EXPECT_EQ(hook(p, "clamp").path, "tp_btf/tcp_rcvbuf_prune");
 	EXPECT_TRUE(hook(p, "clamp").first_choice);
+	EXPECT_NE(hook(debian_61_plan(), "clamp").reason.find("tcp_rcvbuf_prune"),
+		  std::string::npos);
 }
 
 TEST(AttachPlan, NoIteratorIsFatal)

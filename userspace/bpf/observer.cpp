@@ -77,6 +77,7 @@ KernelFeatures detect_features(bool allow_fexit)
 	f.fexit_tcp_clamp_window = trial(f.func_tcp_clamp_window, "tcp_clamp_window");
 	f.fexit_tcp_try_rmem_schedule =
 		trial(f.func_tcp_try_rmem_schedule, "tcp_try_rmem_schedule");
+	f.tp_tcp_rcvbuf_prune = btf.has_tracepoint("tcp_rcvbuf_prune");
 	f.tp_tcp_probe = btf.has_tracepoint("tcp_probe");
 	f.tp_tcp_rcvbuf_grow = btf.has_tracepoint("tcp_rcvbuf_grow");
 	f.tp_tcp_rcv_space_adjust = btf.has_tracepoint("tcp_rcv_space_adjust");
@@ -133,6 +134,7 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 		bpf_program__set_attach_target(s->progs.clamp_enter, 0, plan.clamp_target.c_str());
 		bpf_program__set_attach_target(s->progs.clamp_exit, 0, plan.clamp_target.c_str());
 	}
+	bpf_program__set_autoload(s->progs.tcp_rcvbuf_prune, plan.rcvbuf_prune);
 	bpf_program__set_autoload(s->progs.tcp_probe, plan.tcp_probe);
 	bpf_program__set_autoload(s->progs.tcp_rcvbuf_grow, plan.rcvbuf_grow);
 	bpf_program__set_autoload(s->progs.tcp_rcv_space_adjust, plan.rcv_space_adjust);

@@ -38,6 +38,7 @@ std::string_view source_name(uint32_t source)
 	case RCVGOV_SRC_TP_SOCK_RECV_LENGTH: return "tp_btf/sock_recv_length";
 	case RCVGOV_SRC_TP_INET_SOCK_SET_STATE: return "tp_btf/inet_sock_set_state";
 	case RCVGOV_SRC_ITER_TCP: return "iter/tcp";
+	case RCVGOV_SRC_TP_TCP_RCVBUF_PRUNE: return "tp_btf/tcp_rcvbuf_prune";
 	default: return "unknown";
 	}
 }
