@@ -100,7 +100,7 @@ $(BIN)/rcvgov-bench: $(BENCH_OBJS) $(LIBRCVGOV)
 
 PROGRAMS := $(BIN)/rcvgovd $(BIN)/rcvgovctl $(BIN)/rcvgov-sender $(BIN)/rcvgov-reader
 
-.PHONY: all deps run test unit-test integration-test vm-test bench format clean
+.PHONY: all deps run test unit-test integration-test vm-test kernel-test bench format clean
 .DEFAULT_GOAL := all
 # Keep the BPF objects: they are also packed into the VM tests.
 .SECONDARY:
@@ -120,6 +120,9 @@ integration-test: all
 
 vm-test: all
 	./tests/vm/run-vm-tests.sh
+
+kernel-test: all
+	./scripts/kernel/run-kernel-tests.sh
 
 # Benchmarks print figures (see docs/performance.md); they assert nothing.
 bench: $(BIN)/rcvgov-bench

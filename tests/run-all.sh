@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it: unit tests, integration
-# tests on the real kernel, and the VM tests. Each stage prints its own
+# tests on the real kernel, the VM tests, and the kernel series' kselftests. Each stage prints its own
 # "N passed, N failed" line; this script adds them up into the last line.
 set -uo pipefail
 
@@ -35,6 +35,10 @@ stage() {
 stage unit ./tests/run-unit.sh
 stage integration ./tests/run-integration.sh
 stage vm ./tests/vm/run-vm-tests.sh
+# The kernel series: builds (or reuses from /var/cache/rcvgov/kernel) the
+# unpatched and patched 6.1 kernels, runs kselftests/ in both VMs and on
+# the host kernel.
+stage kernel ./scripts/kernel/run-kernel-tests.sh
 
 echo "=== total"
 echo "$total_pass passed, $total_fail failed"
