@@ -12,7 +12,8 @@ PKGS=(
 	nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
 	iproute2 procps ethtool socat pv netcat-openbsd
 	qemu-system-x86 busybox-static cpio gzip xz-utils
-	python3
+	python3 jq util-linux
+	linux-source-6.1 bc flex bison libssl-dev libc6-dev
 )
 
 missing=()
