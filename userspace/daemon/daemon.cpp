@@ -52,6 +52,30 @@ std::vector<uint8_t> read_all(int fd)
 	}
 }
 
+UniqueFd periodic_timer(uint32_t ms)
+{
+	UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+	if (!fd)
+		throw std::runtime_error("timerfd_create: " + errno_text(errno));
+	itimerspec its{};
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	if (timerfd_settime(fd.get(), 0, &its, nullptr) != 0)
+		throw std::runtime_error("timerfd_settime: " + errno_text(errno));
+	return fd;
+}
+
+// A new period for an existing timer (on reload), keeping its fd in epoll.
+void rearm(const UniqueFd &fd, uint32_t ms)
+{
+	itimerspec its{};
+	its.it_interval.tv_sec = ms / 1000;
+	its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(fd.get(), 0, &its, nullptr);
+}
+
 constexpr const char *stat_names[RCVGOV_STAT__MAX] = {
 	"events_submitted", "events_dropped", "events_ratelimited", "storage_failures",
 	"inflations",	    "overshoots",     "autotune_grows"};
@@ -216,6 +240,10 @@ void Daemon::Impl::reload()
 		++counters["reload_failures"];
 		return;
 	}
+	if (cfg.interval_ms != opts.config.interval_ms)
+		rearm(timer, cfg.interval_ms);
+	if (cfg.netns_scan_ms != opts.config.netns_scan_ms)
+		rearm(netns_timer, cfg.netns_scan_ms);
 	opts.config = std::move(cfg);
 	++counters["reloads"];
 	spdlog::info("reloaded the configuration from {}", opts.config.source);
@@ -371,24 +399,10 @@ int Daemon::run()
 	d.server = std::make_unique<control::Server>(
 		d.opts.socket_path, [&d](const nlohmann::json &r) { return d.handle(r); });
 
-	d.timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-	if (!d.timer)
-		throw std::runtime_error("timerfd_create: " + errno_text(errno));
-	itimerspec its{};
-	its.it_interval.tv_sec = d.opts.config.interval_ms / 1000;
-	its.it_interval.tv_nsec = (d.opts.config.interval_ms % 1000) * 1000000L;
-	its.it_value = its.it_interval;
-	timerfd_settime(d.timer.get(), 0, &its, nullptr);
+	d.timer = periodic_timer(d.opts.config.interval_ms);
 	// Namespaces are looked for more often than sockets are snapshotted:
 	// a container that starts must get tcp_shrink_window=1 promptly.
-	d.netns_timer.reset(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-	if (!d.netns_timer)
-		throw std::runtime_error("timerfd_create: " + errno_text(errno));
-	itimerspec nts{};
-	nts.it_interval.tv_sec = d.opts.config.netns_scan_ms / 1000;
-	nts.it_interval.tv_nsec = (d.opts.config.netns_scan_ms % 1000) * 1000000L;
-	nts.it_value = nts.it_interval;
-	timerfd_settime(d.netns_timer.get(), 0, &nts, nullptr);
+	d.netns_timer = periodic_timer(d.opts.config.netns_scan_ms);
 
 	d.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
 	if (!d.epoll)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "common/errno_text.h"
 #include "core/format.h"
@@ -43,6 +44,16 @@ std::string scope_text(const tracker::Decision &d, const std::string &key)
 	if (!key.empty())
 		s += " " + key;
 	return s + ": limit " + format_bytes(d.limit);
+}
+
+// A second handle on one namespace of the set, for an enforcement pass
+// confined to it.
+std::vector<netns::Namespace> only(const NamespaceSet &ns, size_t idx)
+{
+	std::vector<netns::Namespace> one;
+	const auto &n = ns.all[idx];
+	one.push_back({n.dev, n.ino, n.origin, UniqueFd(dup(n.fd.get()))});
+	return one;
 }
 
 } // namespace
@@ -285,10 +296,7 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 	for (const auto &[idx, acts] : per_ns) {
 		std::vector<enforce::ActionResult> results;
 		try {
-			std::vector<netns::Namespace> one;
-			one.push_back({ns.all[idx].dev, ns.all[idx].ino, ns.all[idx].origin,
-				       UniqueFd(dup(ns.all[idx].fd.get()))});
-			results = enforcer_->apply(acts, one);
+			results = enforcer_->apply(acts, only(ns, idx));
 		} catch (const std::exception &e) {
 			spdlog::warn("enforcement failed: {}", e.what());
 			++counters_["action_errors"];
@@ -369,11 +377,8 @@ void Governor::shutdown(const NamespaceSet &ns)
 	}
 	size_t restored = 0;
 	for (const auto &[idx, acts] : per_ns) {
-		std::vector<netns::Namespace> one;
-		one.push_back({ns.all[idx].dev, ns.all[idx].ino, ns.all[idx].origin,
-			       UniqueFd(dup(ns.all[idx].fd.get()))});
 		try {
-			for (const auto &r : enforcer_->apply(acts, one))
+			for (const auto &r : enforcer_->apply(acts, only(ns, idx)))
 				restored += r.rc == 0;
 		} catch (const std::exception &e) {
 			spdlog::warn("restoring window clamps: {}", e.what());
