@@ -145,5 +145,39 @@ rmem_of() {
 	ip netns exec "$1" ss -Htmn "sport = :$2" | sed -n 's/.*skmem:(r\([0-9]*\),rb.*/\1/p' | head -1
 }
 
+# start_blog_pair LISTEN TAG SECS: the blog pair (sender 1448 B every 1 ms,
+# reader 1 B every 1 ms) across the two namespaces at real-time priority,
+# connected when it returns. Output in $TMP/{reader,sender}TAG.out, the
+# sender's pid in SENDER_PID.
+start_blog_pair() {
+	local listen=$1 tag=$2 secs=$3 port=${1##*:}
+	ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
+		--read-bytes 1 --interval 1ms --duration "${secs}s" >"$TMP/reader$tag.out" 2>&1 &
+	wait_for 5 "reader $tag listening" \
+		sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$port' | grep -q ."
+	ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
+		--interval 1ms --duration "${secs}s" >"$TMP/sender$tag.out" 2>&1 &
+	SENDER_PID=$!
+	wait_for 5 "pair $tag connected" grep -q '^accepted' "$TMP/reader$tag.out"
+}
+
+# sample_pair PORT SECS: the receiving socket's r and rb once a second;
+# lines "second r rb" in $TMP/samples, the maxima in MAX_R and MAX_RB.
+sample_pair() {
+	local port=$1 secs=$2 i r rb
+	MAX_R=0 MAX_RB=0
+	: >"$TMP/samples"
+	for i in $(seq "$secs"); do
+		sleep 1
+		rb=$(rcvbuf_of "$NS_RECV" "$port")
+		r=$(rmem_of "$NS_RECV" "$port")
+		[ -n "$rb" ] || fail "the receiving socket is gone"
+		echo "$i $r $rb" >>"$TMP/samples"
+		[ "$rb" -gt "$MAX_RB" ] && MAX_RB=$rb
+		[ "$r" -gt "$MAX_R" ] && MAX_R=$r
+	done
+	return 0
+}
+
 # py EXPR-SCRIPT: run a python3 assertion script with JSON on stdin.
 py() { python3 -c "$1"; }

@@ -13,21 +13,10 @@ make_pair_netns
 set_receiver_sysctls "$SHRINK"
 start_daemon --config "$(observe_only_config)"
 
-start_pair() {
-	local listen=$1 tag=$2
-	ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
-		--read-bytes 1 --interval 1ms --duration $((RUN_SECS + 15))s >"$TMP/reader$tag.out" 2>&1 &
-	local port=${listen##*:}
-	wait_for 5 "reader $tag listening" \
-		sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$port' | grep -q ."
-	ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
-		--interval 1ms --duration $((RUN_SECS + 15))s >"$TMP/sender$tag.out" 2>&1 &
-	eval "SENDER${tag}_PID=$!"
-	wait_for 5 "reader $tag accepting" grep -q '^accepted' "$TMP/reader$tag.out"
-}
-
-start_pair "$RECV4:$PORT4" 4
-start_pair "[$RECV6]:$PORT6" 6
+start_blog_pair "$RECV4:$PORT4" 4 $((RUN_SECS + 15))
+SENDER4_PID=$SENDER_PID
+start_blog_pair "[$RECV6]:$PORT6" 6 $((RUN_SECS + 15))
+SENDER6_PID=$SENDER_PID
 READER4_PID=$(sed -n 's/^accepted .*pid=\([0-9]*\).*/\1/p' "$TMP/reader4.out")
 READER6_PID=$(sed -n 's/^accepted .*pid=\([0-9]*\).*/\1/p' "$TMP/reader6.out")
 log "pairs running (readers $READER4_PID, $READER6_PID), watching for ${RUN_SECS}s"

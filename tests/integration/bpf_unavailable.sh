@@ -13,11 +13,7 @@ ip netns exec "$NS_RECV" setpriv --bounding-set -bpf,-perfmon,-sys_admin --inh-c
 DAEMON_PID=$!
 wait_for 10 "rcvgovd control socket" ctl status
 
-ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$RECV4:5003" --mode slow --read-bytes 1 \
-	--interval 1ms --duration 30s >"$TMP/reader.out" 2>&1 &
-wait_for 5 "reader listening" sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :5003' | grep -q ."
-ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$RECV4:5003" --payload 1448 \
-	--interval 1ms --duration 30s >"$TMP/sender.out" 2>&1 &
+start_blog_pair "$RECV4:5003" "" 30
 sleep 15
 ctl status --json >"$TMP/status.json"
 ctl sockets --json >"$TMP/sockets.json"

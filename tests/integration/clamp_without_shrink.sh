@@ -12,24 +12,9 @@ set_receiver_sysctls 0
 printf '[ladder]\nshrink_window = false\nclamp = true\nreclaim = false\n' >"$TMP/clamp.toml"
 start_daemon --config "$TMP/clamp.toml"
 
-ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$RECV4:$PORT" --mode slow --read-bytes 1 \
-	--interval 1ms --duration $((SECS + 10))s >"$TMP/reader.out" 2>&1 &
-wait_for 5 "reader listening" sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$PORT' | grep -q ."
-ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$RECV4:$PORT" --payload 1448 \
-	--interval 1ms --duration $((SECS + 10))s >"$TMP/sender.out" 2>&1 &
-SENDER_PID=$!
-wait_for 5 "connection" grep -q '^accepted' "$TMP/reader.out"
-max_rb=0 max_r=0
-: >"$TMP/samples"
-for i in $(seq "$SECS"); do
-	sleep 1
-	rb=$(rcvbuf_of "$NS_RECV" $PORT)
-	r=$(rmem_of "$NS_RECV" $PORT)
-	[ -n "$rb" ] || fail "the receiving socket is gone"
-	echo "$i $r $rb" >>"$TMP/samples"
-	[ "$rb" -gt "$max_rb" ] && max_rb=$rb
-	[ "$r" -gt "$max_r" ] && max_r=$r
-done
+start_blog_pair "$RECV4:$PORT" "" $((SECS + 10))
+sample_pair $PORT "$SECS"
+max_r=$MAX_R max_rb=$MAX_RB
 kill -0 $SENDER_PID 2>/dev/null || fail "the sender died: $(cat "$TMP/sender.out")"
 [ "$(sysctl_in "$NS_RECV" net.ipv4.tcp_shrink_window)" = 0 ] || fail "step 1 ran although disabled"
 grep -q "clamped socket=" "$TMP/rcvgovd.log" || fail "no clamp was applied"

@@ -16,24 +16,11 @@ shrunk() { [ "$(sysctl_in "$NS_RECV" net.ipv4.tcp_shrink_window)" = 1 ]; }
 wait_for 3 "rcvgovd to set tcp_shrink_window=1 in the receiver namespace" shrunk
 zw_before=$(nstat_in "$NS_RECV" TcpExtTCPToZeroWindowAdv)
 
-ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$RECV4:$PORT" --mode slow --read-bytes 1 \
-	--interval 1ms --duration $((SECS + 10))s >"$TMP/reader.out" 2>&1 &
-wait_for 5 "reader listening" sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$PORT' | grep -q ."
-ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$RECV4:$PORT" --payload 1448 \
-	--interval 1ms --duration $((SECS + 10))s >"$TMP/sender.out" 2>&1 &
-SENDER_PID=$!
-wait_for 5 "connection" grep -q '^accepted' "$TMP/reader.out"
+start_blog_pair "$RECV4:$PORT" "" $((SECS + 10))
 sleep 0.5
 start_rb=$(rcvbuf_of "$NS_RECV" $PORT)
-max_rb=$start_rb max_r=0
-for _ in $(seq "$SECS"); do
-	sleep 1
-	rb=$(rcvbuf_of "$NS_RECV" $PORT)
-	r=$(rmem_of "$NS_RECV" $PORT)
-	[ -n "$rb" ] || fail "the receiving socket is gone"
-	[ "$rb" -gt "$max_rb" ] && max_rb=$rb
-	[ "$r" -gt "$max_r" ] && max_r=$r
-done
+sample_pair $PORT "$SECS"
+max_r=$MAX_R max_rb=$MAX_RB
 kill -0 $SENDER_PID 2>/dev/null || fail "the sender died: $(cat "$TMP/sender.out")"
 zw_after=$(nstat_in "$NS_RECV" TcpExtTCPToZeroWindowAdv)
 log "start rb $start_rb, max rb $max_rb, max r $max_r over ${SECS}s; TCPToZeroWindowAdv $zw_before -> $zw_after"
