@@ -52,28 +52,24 @@ std::vector<uint8_t> read_all(int fd)
 	}
 }
 
-UniqueFd periodic_timer(uint32_t ms)
+// Sets (or changes, on reload) a timerfd's period, keeping its fd in epoll.
+void set_period(const UniqueFd &fd, uint32_t ms)
 {
-	UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-	if (!fd)
-		throw std::runtime_error("timerfd_create: " + errno_text(errno));
 	itimerspec its{};
 	its.it_interval.tv_sec = ms / 1000;
 	its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
 	its.it_value = its.it_interval;
 	if (timerfd_settime(fd.get(), 0, &its, nullptr) != 0)
 		throw std::runtime_error("timerfd_settime: " + errno_text(errno));
-	return fd;
 }
 
-// A new period for an existing timer (on reload), keeping its fd in epoll.
-void rearm(const UniqueFd &fd, uint32_t ms)
+UniqueFd periodic_timer(uint32_t ms)
 {
-	itimerspec its{};
-	its.it_interval.tv_sec = ms / 1000;
-	its.it_interval.tv_nsec = (ms % 1000) * 1000000L;
-	its.it_value = its.it_interval;
-	timerfd_settime(fd.get(), 0, &its, nullptr);
+	UniqueFd fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+	if (!fd)
+		throw std::runtime_error("timerfd_create: " + errno_text(errno));
+	set_period(fd, ms);
+	return fd;
 }
 
 constexpr const char *stat_names[RCVGOV_STAT__MAX] = {
@@ -241,9 +237,9 @@ void Daemon::Impl::reload()
 		return;
 	}
 	if (cfg.interval_ms != opts.config.interval_ms)
-		rearm(timer, cfg.interval_ms);
+		set_period(timer, cfg.interval_ms);
 	if (cfg.netns_scan_ms != opts.config.netns_scan_ms)
-		rearm(netns_timer, cfg.netns_scan_ms);
+		set_period(netns_timer, cfg.netns_scan_ms);
 	opts.config = std::move(cfg);
 	++counters["reloads"];
 	spdlog::info("reloaded the configuration from {}", opts.config.source);
