@@ -17,6 +17,9 @@
  *  destroy: bpf_sock_destroy() (6.5+) resets the connection and frees its
  *           queue; where the kfunc is missing the loader leaves the program
  *           out and the daemon uses SOCK_DESTROY over sock_diag instead.
+ *           The decision is re-checked at the moment of destroy: if the
+ *           reader's copied_seq moved since the one the decision saw, or the
+ *           queue is empty, the socket is left alone and reported -EAGAIN.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -29,6 +32,7 @@
 #define SO_RCVBUF 8
 #define SOL_TCP 6
 #define TCP_WINDOW_CLAMP 10
+#define EAGAIN 11
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -103,7 +107,7 @@ int enforce_destroy(struct bpf_iter__tcp *ctx)
 	struct sock_common *skc = ctx->sk_common;
 	struct rcvgov_action *act;
 	struct tcp_sock *tp;
-	__u32 rmem;
+	__u32 rmem, copied;
 	int rc;
 
 	/* The kfunc wants the very pointer that was checked for NULL. */
@@ -113,6 +117,13 @@ int enforce_destroy(struct bpf_iter__tcp *ctx)
 	if (!act || act->kind != RCVGOV_ACT_DESTROY)
 		return 0;
 	rmem = tp->inet_conn.icsk_inet.sk.sk_backlog.rmem_alloc.counter;
+	copied = tp->copied_seq;
+	/* The reader progressed or the queue drained since the decision. */
+	if (copied != act->copied_seq || tp->rcv_nxt == copied) {
+		report(ctx->meta->seq, act->cookie, act->kind, -EAGAIN, rmem, 0,
+		       0);
+		return 0;
+	}
 	rc = bpf_sock_destroy(skc);
 	report(ctx->meta->seq, act->cookie, act->kind, rc, rmem, 0, 0);
 	return 0;

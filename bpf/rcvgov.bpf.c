@@ -25,10 +25,12 @@
  *  autotuning: tp_btf tcp_rcvbuf_grow (6.16+) fires only when growth is
  *    attempted; tcp_rcv_space_adjust fires on every read. Both serve as
  *    check points so a rise is attributed close to where it happened.
- *  reader progress: tp_btf sock_recv_length runs in the reader's context
- *    after every recvmsg and also names the owning task. Fallback:
- *    tcp_rcv_space_adjust, also in the reader's context after the copy,
- *    plus the receive queue seen empty by tcp_probe or the iterator.
+ *  reader progress (stall age): tp_btf sock_recv_length runs in the
+ *    reader's context after every recvmsg and also names the owning task.
+ *    Fallback: tcp_rcv_space_adjust, also in the reader's context after the
+ *    copy. tcp_probe and the iterator are check points too. At each one
+ *    note_progress() compares copied_seq with the last one seen: the stall
+ *    clock runs only while data waits and copied_seq stands still.
  *  lifecycle: tp_btf inet_sock_set_state.
  */
 #include "vmlinux.h"
@@ -90,11 +92,14 @@ static __always_inline __u32 sk_rcvbuf(const struct sock *sk)
 	return BPF_CORE_READ(sk, sk_rcvbuf);
 }
 
-static __always_inline __u32 sk_unread(const struct sock *sk)
+static __always_inline __u32 sk_copied_seq(const struct sock *sk)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	return BPF_CORE_READ((const struct tcp_sock *)sk, copied_seq);
+}
 
-	return BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+static __always_inline __u32 sk_rcv_nxt(const struct sock *sk)
+{
+	return BPF_CORE_READ((const struct tcp_sock *)sk, rcv_nxt);
 }
 
 static __always_inline bool sk_is_tcp(const struct sock *sk)
@@ -140,6 +145,7 @@ static __always_inline void init_state(struct rcvgov_sock_state *st,
 				       const struct sock *sk, __u64 now)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u32 copied = sk_copied_seq(sk);
 
 	fill_id(&st->id, sk);
 	st->owner.cgroup_id = rcvgov_sk_cgroup_id(sk);
@@ -148,10 +154,15 @@ static __always_inline void init_state(struct rcvgov_sock_state *st,
 	st->last_rcvbuf = st->autotuned_rcvbuf;
 	st->last_window_clamp = BPF_CORE_READ(tp, window_clamp);
 	st->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(tp, rx_opt.rcv_wscale);
-	st->last_empty_ns = now;
-	/* Data already queued when we first see it: its age is unknown. */
-	if (sk_unread(sk))
+	st->last_copied_seq = copied;
+	/*
+	 * Data already queued when we first see it: since when the reader has
+	 * stood still is unknown, so the stall starts now, as a lower bound.
+	 */
+	if (sk_rcv_nxt(sk) != copied) {
+		st->stalled_since_ns = now;
 		st->flags |= RCVGOV_F_AGE_LOWER;
+	}
 	if (st->id.family == AF_INET6)
 		st->flags |= RCVGOV_F_IPV6;
 }
@@ -277,13 +288,35 @@ static __always_inline void check_overshoot(struct rcvgov_sock_state *st,
 		emit(st, sk, RCVGOV_EV_OVERSHOOT, source, now, rcvbuf, rcvbuf);
 }
 
-static __always_inline void note_queue(struct rcvgov_sock_state *st,
-				       const struct sock *sk, __u64 now)
+/*
+ * Stall age: the time since the reader last made progress while data was
+ * waiting. copied_seq is the reader's position; any move of it restarts the
+ * clock, so a bulk reader whose queue never drains is never "old". The
+ * caller reads copied_seq and rcv_nxt once and passes them in.
+ */
+static __always_inline void note_progress_seq(struct rcvgov_sock_state *st,
+					      __u32 copied, __u32 rcv_nxt,
+					      __u64 now)
 {
-	if (!sk_unread(sk)) {
-		st->last_empty_ns = now;
+	if (rcv_nxt == copied) {
+		/* Nothing waits: not stalled. */
+		st->stalled_since_ns = 0;
 		st->flags &= ~RCVGOV_F_AGE_LOWER;
+	} else if (copied != st->last_copied_seq) {
+		/* The reader progressed: the clock restarts, exactly. */
+		st->last_copied_seq = copied;
+		st->stalled_since_ns = now;
+		st->flags &= ~RCVGOV_F_AGE_LOWER;
+	} else if (!st->stalled_since_ns) {
+		/* Data waits, the reader has not moved since the last check. */
+		st->stalled_since_ns = now;
 	}
+}
+
+static __always_inline void note_progress(struct rcvgov_sock_state *st,
+					  const struct sock *sk, __u64 now)
+{
+	note_progress_seq(st, sk_copied_seq(sk), sk_rcv_nxt(sk), now);
 }
 
 SEC("fexit/tcp_try_coalesce")
@@ -378,7 +411,7 @@ int BPF_PROG(tcp_probe, struct sock *sk, struct sk_buff *skb)
 	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
 	if (probe_checks_overshoot)
 		check_overshoot(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
-	note_queue(st, sk, now);
+	note_progress(st, sk, now);
 	return 0;
 }
 
@@ -409,7 +442,7 @@ int BPF_PROG(tcp_rcv_space_adjust, struct sock *sk)
 		return 0;
 	set_task_owner(st);
 	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, now);
-	note_queue(st, sk, now);
+	note_progress(st, sk, now);
 	return 0;
 }
 
@@ -427,7 +460,7 @@ int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags)
 		return 0;
 	set_task_owner(st);
 	check_rcvbuf(st, sk, RCVGOV_SRC_TP_SOCK_RECV_LENGTH, now);
-	note_queue(st, sk, now);
+	note_progress(st, sk, now);
 	return 0;
 }
 
@@ -465,7 +498,10 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 	fill_id(&st->id, sk);
 	st->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(
 		(const struct tcp_sock *)sk, rx_opt.rcv_wscale);
-	st->last_empty_ns = now;
+	/* copied_seq is initialised only now (it was 0 at SYN_SENT). */
+	st->last_copied_seq = sk_copied_seq(sk);
+	st->stalled_since_ns = 0;
+	st->flags &= ~RCVGOV_F_AGE_LOWER;
 	emit(st, sk, RCVGOV_EV_ESTABLISHED, RCVGOV_SRC_TP_INET_SOCK_SET_STATE,
 	     now, st->last_rcvbuf, sk_rcvbuf(sk));
 	return 0;
@@ -479,6 +515,7 @@ int snapshot(struct bpf_iter__tcp *ctx)
 	struct rcvgov_sock_state *st;
 	struct tcp_sock *tp;
 	struct sock *sk;
+	__u32 copied, rcv_nxt;
 	__u64 now;
 
 	if (!skc)
@@ -492,13 +529,15 @@ int snapshot(struct bpf_iter__tcp *ctx)
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = get_state(sk, now);
+	copied = sk_copied_seq(sk);
+	rcv_nxt = sk_rcv_nxt(sk);
 	if (st) {
 		check_rcvbuf(st, sk, RCVGOV_SRC_ITER_TCP, now);
-		note_queue(st, sk, now);
+		note_progress_seq(st, copied, rcv_nxt, now);
 		rec.id = st->id;
 		rec.owner = st->owner;
 		rec.inflation_bytes = st->inflation_bytes;
-		rec.last_empty_ns = st->last_empty_ns;
+		rec.stalled_since_ns = st->stalled_since_ns;
 		rec.autotuned_rcvbuf = st->autotuned_rcvbuf;
 		rec.inflations = st->inflations;
 		rec.overshoots = st->overshoots;
@@ -509,12 +548,16 @@ int snapshot(struct bpf_iter__tcp *ctx)
 		rec.owner.cgroup_id = rcvgov_sk_cgroup_id(sk);
 		rec.owner.netns_cookie = rcvgov_net_cookie(sk);
 		rec.autotuned_rcvbuf = sk_rcvbuf(sk);
-		rec.last_empty_ns = now;
+		if (rcv_nxt != copied) {
+			rec.stalled_since_ns = now;
+			rec.flags = RCVGOV_F_AGE_LOWER;
+		}
 	}
 	rec.now_ns = now;
 	rec.rmem_alloc = sk_rmem(sk);
 	rec.rcvbuf = sk_rcvbuf(sk);
-	rec.unread = sk_unread(sk);
+	rec.unread = rcv_nxt - copied;
+	rec.copied_seq = copied;
 	rec.rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
 	rec.window_clamp = BPF_CORE_READ(tp, window_clamp);
 	rec.rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(tp, rx_opt.rcv_wscale);

@@ -17,7 +17,7 @@
 #include <linux/types.h>
 #endif
 
-#define RCVGOV_ABI_VERSION 1
+#define RCVGOV_ABI_VERSION 2
 #define RCVGOV_COMM_LEN 16
 
 enum rcvgov_event_type {
@@ -57,7 +57,8 @@ enum rcvgov_stat {
 
 /* Flags in rcvgov_sock_state.flags. */
 #define RCVGOV_F_OWNER_TASK (1u << 0)  /* pid/comm are known */
-#define RCVGOV_F_AGE_LOWER  (1u << 1)  /* seen with data queued: age is a lower bound */
+/* Seen first with data queued: the stall start is a lower bound. */
+#define RCVGOV_F_AGE_LOWER  (1u << 1)
 #define RCVGOV_F_IPV6       (1u << 2)
 
 struct rcvgov_sock_id {
@@ -83,7 +84,12 @@ struct rcvgov_sock_state {
 	struct rcvgov_sock_id id;
 	struct rcvgov_owner owner;
 	__u64 inflation_bytes;    /* sum of all inflation steps */
-	__u64 last_empty_ns;      /* CLOCK_MONOTONIC: receive queue last seen empty */
+	/*
+	 * CLOCK_MONOTONIC: since when data has waited with the reader making
+	 * no progress (copied_seq unchanged); 0 = not stalled (queue empty or
+	 * the reader just progressed). See note_progress() in rcvgov.bpf.c.
+	 */
+	__u64 stalled_since_ns;
 	__u64 rl_window_ns;       /* start of the current rate-limit window */
 	__u32 rl_count;           /* events sent in that window */
 	__u32 autotuned_rcvbuf;   /* rcvbuf as autotuning set it, before inflation */
@@ -95,8 +101,9 @@ struct rcvgov_sock_state {
 	__u32 last_window_clamp;  /* window_clamp at the last check */
 	__u32 autotune_grows;
 	__u32 flags;
+	__u32 last_copied_seq;    /* tp->copied_seq when progress was last checked */
 	__u8 rcv_wscale;          /* receive window scale, fixed at the handshake */
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 /* One record per full TCP socket, written by the iter/tcp snapshot. */
@@ -104,7 +111,7 @@ struct rcvgov_snapshot_rec {
 	struct rcvgov_sock_id id;
 	struct rcvgov_owner owner;
 	__u64 inflation_bytes;
-	__u64 last_empty_ns;
+	__u64 stalled_since_ns;   /* 0 = not stalled; see rcvgov_sock_state */
 	__u64 now_ns;             /* bpf_ktime_get_ns() when written */
 	__u32 rmem_alloc;
 	__u32 rcvbuf;
@@ -116,9 +123,10 @@ struct rcvgov_snapshot_rec {
 	__u32 rcv_wnd;
 	__u32 window_clamp;
 	__u32 flags;
+	__u32 copied_seq;         /* tp->copied_seq: the reader's position */
 	__u8 state;               /* TCP_ESTABLISHED, ... */
 	__u8 rcv_wscale;
-	__u8 pad[6];
+	__u8 pad[2];
 };
 
 struct rcvgov_event {
@@ -142,7 +150,7 @@ struct rcvgov_event {
 enum rcvgov_action_kind {
 	RCVGOV_ACT_CLAMP = 1,   /* TCP_WINDOW_CLAMP = value */
 	RCVGOV_ACT_RESTORE = 2, /* TCP_WINDOW_CLAMP back to value */
-	RCVGOV_ACT_DESTROY = 3, /* bpf_sock_destroy() */
+	RCVGOV_ACT_DESTROY = 3, /* bpf_sock_destroy(), after a progress re-check */
 };
 
 struct rcvgov_action {
@@ -150,14 +158,24 @@ struct rcvgov_action {
 	__u32 kind;   /* enum rcvgov_action_kind */
 	__u32 value;  /* the window clamp in bytes, for CLAMP and RESTORE */
 	__u32 rcvbuf; /* CLAMP: lock sk_rcvbuf at this many bytes (0: don't) */
-	__u32 pad;
+	/*
+	 * DESTROY: tp->copied_seq as seen when the decision was made. At the
+	 * moment of destroy enforce.bpf.c skips the socket (rc -EAGAIN) if
+	 * copied_seq moved since or the receive queue is empty.
+	 */
+	__u32 copied_seq;
 };
 
 /* One record per action taken, read back from the iterator. */
 struct rcvgov_action_result {
 	__u64 cookie;
 	__u32 kind;
-	__s32 rc;     /* 0 or -errno from bpf_setsockopt / bpf_sock_destroy */
+	/*
+	 * 0 or -errno from bpf_setsockopt / bpf_sock_destroy, or for DESTROY
+	 * -EAGAIN: skipped, the reader made progress or the queue drained
+	 * since the decision (nothing was done to the socket).
+	 */
+	__s32 rc;
 	__u32 before; /* window_clamp before (clamp) or rmem_alloc (destroy) */
 	__u32 after;  /* window_clamp after */
 	__u32 rcvbuf_after;

@@ -192,14 +192,14 @@ std::array<uint64_t, RCVGOV_STAT__MAX> Observer::stats() const
 	return out;
 }
 
-UniqueFd Observer::open_snapshot() const
+Result<UniqueFd> Observer::open_snapshot() const
 {
 	bpf_link *link = impl_->skel->links.snapshot;
 	if (!link)
-		throw std::runtime_error("iter/tcp link missing");
+		return Error::msg("iter/tcp link missing", ENOENT);
 	int fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
-		throw std::runtime_error("bpf_iter_create: " + errno_text(errno));
+		return Error::sys(errno, "bpf_iter_create (iter/tcp snapshot)");
 	return UniqueFd(fd);
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpf/attach_plan.h"
+#include "common/error.h"
 #include "common/unique_fd.h"
 #include "core/abi.h"
 
@@ -44,7 +45,7 @@ public:
 	std::array<uint64_t, RCVGOV_STAT__MAX> stats() const;
 
 	// An iter/tcp read fd over the CALLER'S current network namespace.
-	UniqueFd open_snapshot() const;
+	Result<UniqueFd> open_snapshot() const;
 
 private:
 	struct Impl;

@@ -48,15 +48,25 @@ std::string str(const nlohmann::json &j, const char *key)
 	return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "-";
 }
 
-std::string age(const nlohmann::json &s)
+// How long the reader has made no progress with data waiting.
+std::string stall(const nlohmann::json &s)
 {
-	if (!s.contains("data_age_ms") || !s["data_age_ms"].is_number())
+	if (!s.contains("stall_ms") || !s["stall_ms"].is_number())
 		return "-";
-	uint64_t ms = s["data_age_ms"];
+	uint64_t ms = s["stall_ms"];
 	std::string a = ms < 10000 ? std::to_string(ms) + "ms" : std::to_string(ms / 1000) + "s";
-	if (s.value("data_age_lower_bound", false))
+	if (s.value("stall_lower_bound", false) || s.value("data_age_lower_bound", false))
 		a = ">" + a;
 	return a;
+}
+
+// The enforcement state (none, clamped, destroyed, ...) when the daemon
+// sends it.
+std::string enforcement(const nlohmann::json &s)
+{
+	if (s.contains("enforcement") && s["enforcement"].is_string())
+		return s["enforcement"].get<std::string>();
+	return str(s, "state");
 }
 
 } // namespace
@@ -77,12 +87,12 @@ std::string render_owner(const nlohmann::json &o)
 
 std::string render_sockets(const nlohmann::json &sockets)
 {
-	std::vector<std::vector<std::string>> rows{
-		{"COOKIE", "R", "RB", "AUTOTUNED", "INFL", "AGE", "LOCAL", "PEER", "OWNER"}};
+	std::vector<std::vector<std::string>> rows{{"COOKIE", "R", "RB", "AUTOTUNED", "INFL",
+						    "STALL", "STATE", "LOCAL", "PEER", "OWNER"}};
 	for (const auto &s : sockets)
 		rows.push_back({u64(s, "cookie"), bytes(s, "rmem_alloc"), bytes(s, "rcvbuf"),
-				bytes(s, "autotuned_rcvbuf"), u64(s, "inflations"), age(s),
-				str(s, "local"), str(s, "peer"),
+				bytes(s, "autotuned_rcvbuf"), u64(s, "inflations"), stall(s),
+				enforcement(s), str(s, "local"), str(s, "peer"),
 				render_owner(s.contains("owner") ? s["owner"] : nlohmann::json())});
 	return table(rows);
 }
@@ -127,7 +137,11 @@ std::string render_status(const nlohmann::json &st)
 	if (st.contains("bpf_error"))
 		out << "BPF unavailable: " << str(st, "bpf_error") << "\n";
 	out << "sockets tracked: " << u64(st, "sockets_tracked")
-	    << ", network namespaces: " << u64(st, "netns_seen") << "\n\n";
+	    << ", network namespaces: " << u64(st, "netns_seen") << "\n";
+	if (st.contains("netns_scan") && st["netns_scan"].is_object() &&
+	    !st["netns_scan"].value("degraded", std::string()).empty())
+		out << "NETNS SCAN DEGRADED: " << str(st["netns_scan"], "degraded") << "\n";
+	out << "\n";
 	std::vector<std::vector<std::string>> rows{{"HOOK", "PATH", "WHY NOT THE FIRST CHOICE"}};
 	for (const auto &h : st.value("hooks", nlohmann::json::array()))
 		rows.push_back({str(h, "hook"), str(h, "path"),
@@ -155,15 +169,30 @@ std::string render_status(const nlohmann::json &st)
 			    << bytes(g["limits"], "max") << ", low water "
 			    << bytes(g["limits"], "low_water")
 			    << (g.value("reclaiming", false) ? " (reclaiming)" : "") << "\n";
+		if (g.contains("safety") && g["safety"].is_object())
+			out << "safety: destroy_per_round=" << u64(g["safety"], "destroy_per_round")
+			    << " destroy_per_minute=" << u64(g["safety"], "destroy_per_minute")
+			    << " breaker=" << g["safety"].value("breaker", false)
+			    << " reclaim_pause_ms=" << u64(g["safety"], "reclaim_pause_ms") << "\n";
+		if (g.contains("breaker") && g["breaker"].value("tripped", false))
+			out << "BREAKER TRIPPED (dry-run until restart or reload): "
+			    << str(g["breaker"], "reason") << "\n";
+		// {"set", "refixed", "failed", "namespaces": [...]}, or a plain array.
+		nlohmann::json sw = g.value("shrink_window", nlohmann::json::array());
+		nlohmann::json list =
+			sw.is_object() ? sw.value("namespaces", nlohmann::json::array()) : sw;
+		if (sw.is_object())
+			out << "tcp_shrink_window: set " << u64(sw, "set") << ", re-fixed "
+			    << u64(sw, "refixed") << ", failed " << u64(sw, "failed") << "\n";
 		std::vector<std::vector<std::string>> ns{
-			{"NETNS", "FOUND AT", "SHRINK_WINDOW", "BEFORE", "SET BY RCVGOV"}};
-		for (const auto &n : g.value("shrink_window", nlohmann::json::array()))
-			ns.push_back({u64(n, "netns_inode"), str(n, "origin"),
-				      n.value("sysctl_exists", false)
-					      ? std::to_string(n.value("now", -1))
-					      : "absent",
+			{"NETNS", "FOUND AT", "SHRINK_WINDOW", "BEFORE", "SET BY RCVGOV", "ERROR"}};
+		for (const auto &n : list)
+			ns.push_back({u64(n, "cookie"), str(n, "origin"),
+				      n.value("exists", false) ? std::to_string(n.value("now", -1))
+							       : "absent",
 				      std::to_string(n.value("before", -1)),
-				      n.value("changed_by_rcvgov", false) ? "yes" : "no"});
+				      n.value("changed", false) ? "yes" : "no",
+				      n.contains("error") ? str(n, "error") : ""});
 		out << "\n" << table(ns);
 	}
 	return out.str();

@@ -13,8 +13,9 @@ TEST(Render, SocketsTable)
 			 {"rcvbuf", 27175240},
 			 {"autotuned_rcvbuf", 131072},
 			 {"inflations", 6442},
-			 {"data_age_ms", 19000},
+			 {"stall_ms", 19000},
 			 {"data_age_lower_bound", false},
+			 {"state", "clamped"},
 			 {"local", "10.77.0.2:5001"},
 			 {"peer", "10.77.0.1:40540"},
 			 {"owner",
@@ -27,6 +28,8 @@ TEST(Render, SocketsTable)
 	EXPECT_NE(out.find("25.9M"), std::string::npos) << out;
 	EXPECT_NE(out.find("128.0K"), std::string::npos);
 	EXPECT_NE(out.find("19s"), std::string::npos);
+	EXPECT_NE(out.find("STALL"), std::string::npos);
+	EXPECT_NE(out.find("clamped"), std::string::npos) << out;
 	EXPECT_NE(out.find("9013/rcvgov-reader cg=1 ns=4101"), std::string::npos) << out;
 	// header + one row
 	EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2);
@@ -86,6 +89,48 @@ TEST(Render, StatusShowsFallbackReason)
 	EXPECT_NE(out.find("fexit refused: EPERM"), std::string::npos);
 	EXPECT_NE(out.find("events_dropped"), std::string::npos);
 	EXPECT_NE(out.find("mode bpf"), std::string::npos);
+}
+
+TEST(Render, StatusGovernance)
+{
+	nlohmann::json st = {
+		{"pid", 1},
+		{"netns_seen", 2},
+		{"netns_scan", {{"degraded", "EMFILE: 3 namespaces could not be opened"}}},
+		{"governance",
+		 {{"config", "embedded defaults"},
+		  {"safety",
+		   {{"destroy_per_round", 32},
+		    {"destroy_per_minute", 128},
+		    {"breaker", true},
+		    {"reclaim_pause_ms", 3000}}},
+		  {"breaker", {{"tripped", true}, {"reason", "129 destroys in a minute"}}},
+		  {"shrink_window",
+		   {{"set", 1},
+		    {"refixed", 2},
+		    {"failed", 0},
+		    {"namespaces",
+		     {{{"cookie", 4101},
+		       {"origin", "/run/netns/blue"},
+		       {"exists", true},
+		       {"before", 0},
+		       {"now", 1},
+		       {"changed", true}},
+		      {{"cookie", 1},
+		       {"origin", "/proc/self/ns/net"},
+		       {"exists", false},
+		       {"before", -1},
+		       {"now", -1},
+		       {"changed", false}}}}}}}}};
+	std::string out = render_status(st);
+	EXPECT_NE(out.find("NETNS SCAN DEGRADED: EMFILE"), std::string::npos) << out;
+	EXPECT_NE(out.find("destroy_per_minute=128"), std::string::npos) << out;
+	EXPECT_NE(out.find("BREAKER TRIPPED"), std::string::npos);
+	EXPECT_NE(out.find("set 1, re-fixed 2, failed 0"), std::string::npos);
+	EXPECT_NE(out.find("4101"), std::string::npos);
+	EXPECT_NE(out.find("/run/netns/blue"), std::string::npos);
+	EXPECT_NE(out.find("absent"), std::string::npos);
+	EXPECT_NE(out.find("yes"), std::string::npos);
 }
 
 } // namespace

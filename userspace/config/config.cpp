@@ -14,11 +14,14 @@ namespace rcvgov::config {
 
 namespace {
 
-using Errors = std::vector<Error>;
-
 struct Ctx {
 	const std::string &file;
 	Errors &errors;
+	std::map<std::string, int> &lines;
+	void seen(const toml::node *n, const std::string &key)
+	{
+		lines[key] = static_cast<int>(n->source().begin.line);
+	}
 	void add(const toml::node *n, const std::string &key, const std::string &msg)
 	{
 		int line = n ? static_cast<int>(n->source().begin.line) : 0;
@@ -46,8 +49,9 @@ void get_bool(Ctx &c, const toml::table &t, const std::string &prefix, const cha
 	const toml::node *n = t.get(key);
 	if (!n)
 		return;
-	if (auto v = n->value<bool>())
-		out = *v;
+	c.seen(n, prefix + key);
+	if (n->is_boolean()) // not value<bool>(), which also takes 0 and 1
+		out = *n->value<bool>();
 	else
 		c.add(n, prefix + key, "must be true or false");
 }
@@ -58,6 +62,7 @@ void get_u32(Ctx &c, const toml::table &t, const std::string &prefix, const char
 	const toml::node *n = t.get(key);
 	if (!n)
 		return;
+	c.seen(n, prefix + key);
 	auto v = n->value<int64_t>();
 	if (!v || *v < min || *v > max) {
 		c.add(n, prefix + key,
@@ -89,6 +94,7 @@ void get_size(Ctx &c, const toml::table &t, const std::string &prefix, const cha
 	const toml::node *n = t.get(key);
 	if (!n)
 		return;
+	c.seen(n, prefix + key);
 	if (auto s = n->value<std::string>(); s && *s == "auto")
 		return; // computed from the machine
 	out = size_of(c, n, prefix + key);
@@ -150,55 +156,12 @@ std::optional<uint64_t> parse_size(std::string_view s)
 	return n * mult;
 }
 
-bool Cidr::contains(uint16_t fam, const std::array<uint8_t, 16> &a) const
-{
-	if (fam != family)
-		return false;
-	unsigned full = prefix / 8, rest = prefix % 8;
-	if (std::memcmp(addr.data(), a.data(), full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
-	return (addr[full] & mask) == (a[full] & mask);
-}
-
-std::optional<Cidr> parse_cidr(std::string_view s)
-{
-	Cidr c;
-	c.text = std::string(s);
-	auto slash = s.find('/');
-	std::string host(s.substr(0, slash));
-	if (inet_pton(AF_INET, host.c_str(), c.addr.data()) == 1)
-		c.family = AF_INET;
-	else if (inet_pton(AF_INET6, host.c_str(), c.addr.data()) == 1)
-		c.family = AF_INET6;
-	else
-		return std::nullopt;
-	unsigned max = c.family == AF_INET ? 32 : 128;
-	if (slash == std::string_view::npos) {
-		c.prefix = static_cast<uint8_t>(max);
-		return c;
-	}
-	std::string_view p = s.substr(slash + 1);
-	if (p.empty() || p.size() > 3)
-		return std::nullopt;
-	unsigned v = 0;
-	for (char ch : p) {
-		if (ch < '0' || ch > '9')
-			return std::nullopt;
-		v = v * 10 + static_cast<unsigned>(ch - '0');
-	}
-	if (v > max)
-		return std::nullopt;
-	c.prefix = static_cast<uint8_t>(v);
-	return c;
-}
-
-Result parse(std::string_view text, const std::string &source)
+Checked<Config> parse(std::string_view text, const std::string &source)
 {
 	Errors errors;
-	Ctx c{source, errors};
+	Config cfg;
+	cfg.source = source;
+	Ctx c{source, errors, cfg.key_lines};
 	toml::table root;
 	try {
 		root = toml::parse(text, source);
@@ -207,9 +170,7 @@ Result parse(std::string_view text, const std::string &source)
 				  std::string(e.description())});
 		return errors;
 	}
-	Config cfg;
-	cfg.source = source;
-	check_keys(c, root, "", {"daemon", "limits", "ladder", "allowlist", "override"});
+	check_keys(c, root, "", {"daemon", "limits", "ladder", "safety", "allowlist", "override"});
 
 	if (const auto *d = section(c, root, "daemon")) {
 		check_keys(c, *d, "daemon.",
@@ -223,12 +184,19 @@ Result parse(std::string_view text, const std::string &source)
 	}
 	if (const auto *l = section(c, root, "limits")) {
 		check_keys(c, *l, "limits.",
-			   {"max_memory", "low_water", "per_service", "per_peer", "per_socket"});
+			   {"max_memory", "low_water", "per_service", "per_peer", "per_socket",
+			    "min_stall_ms", "force_below_floor"});
 		get_size(c, *l, "limits.", "max_memory", cfg.knobs.max_memory);
 		get_size(c, *l, "limits.", "low_water", cfg.knobs.low_water);
 		get_size(c, *l, "limits.", "per_service", cfg.knobs.per_service);
 		get_size(c, *l, "limits.", "per_peer", cfg.knobs.per_peer);
 		get_size(c, *l, "limits.", "per_socket", cfg.knobs.per_socket);
+		if (l->get("min_stall_ms")) {
+			uint32_t ms = 0;
+			get_u32(c, *l, "limits.", "min_stall_ms", ms, 1, 3599999);
+			cfg.min_stall_ms = ms;
+		}
+		get_bool(c, *l, "limits.", "force_below_floor", cfg.force_below_floor);
 	}
 	if (const auto *l = section(c, root, "ladder")) {
 		check_keys(c, *l, "ladder.",
@@ -236,7 +204,26 @@ Result parse(std::string_view text, const std::string &source)
 		get_bool(c, *l, "ladder.", "shrink_window", cfg.ladder.shrink_window);
 		get_bool(c, *l, "ladder.", "clamp", cfg.ladder.clamp);
 		get_bool(c, *l, "ladder.", "reclaim", cfg.ladder.reclaim);
-		get_u32(c, *l, "ladder.", "reclaim_pause_ms", cfg.ladder.reclaim_pause_ms, 0,
+		if (const toml::node *n = l->get("reclaim_pause_ms")) {
+			// Deprecated alias, still accepted (it moved to [safety]).
+			get_u32(c, *l, "ladder.", "reclaim_pause_ms", cfg.safety.reclaim_pause_ms,
+				0, 600000);
+			cfg.warnings.push_back(source + ":" +
+					       std::to_string(n->source().begin.line) +
+					       ": ladder.reclaim_pause_ms is deprecated, use "
+					       "safety.reclaim_pause_ms");
+		}
+	}
+	if (const auto *sf = section(c, root, "safety")) {
+		check_keys(
+			c, *sf, "safety.",
+			{"destroy_per_round", "destroy_per_minute", "breaker", "reclaim_pause_ms"});
+		get_u32(c, *sf, "safety.", "destroy_per_round", cfg.safety.destroy_per_round, 0,
+			1000000);
+		get_u32(c, *sf, "safety.", "destroy_per_minute", cfg.safety.destroy_per_minute, 0,
+			1000000);
+		get_bool(c, *sf, "safety.", "breaker", cfg.safety.breaker);
+		get_u32(c, *sf, "safety.", "reclaim_pause_ms", cfg.safety.reclaim_pause_ms, 0,
 			600000);
 	}
 	if (const auto *a = section(c, root, "allowlist")) {
@@ -263,11 +250,15 @@ Result parse(std::string_view text, const std::string &source)
 		});
 		each("cgroups", [&](const toml::node &e) {
 			auto s = e.value<std::string>();
-			if (!s || s->empty() || (*s)[0] != '/')
+			if (!s || s->empty() || (*s)[0] != '/') {
 				c.add(&e, "allowlist.cgroups",
 				      "must be a cgroup v2 path starting with /");
-			else
-				cfg.allow.cgroups.push_back(*s);
+				return;
+			}
+			std::string path = *s; // a subtree: "/a/b/" is "/a/b"
+			while (path.size() > 1 && path.back() == '/')
+				path.pop_back();
+			cfg.allow.cgroups.push_back(path);
 		});
 		each("ports", [&](const toml::node &e) {
 			auto v = e.value<int64_t>();
@@ -285,6 +276,7 @@ Result parse(std::string_view text, const std::string &source)
 			for (const auto &e : *o->as_array()) {
 				std::string prefix = "override[" + std::to_string(i++) + "].";
 				const toml::table &t = *e.as_table();
+				c.seen(&e, prefix + "limit");
 				check_keys(c, t, prefix, {"scope", "key", "limit"});
 				tracker::Override ov;
 				auto scope = t["scope"].value<std::string>();
@@ -318,53 +310,30 @@ Result parse(std::string_view text, const std::string &source)
 	return cfg;
 }
 
-Result load(const std::string &path)
+std::string text(const Errors &errors)
+{
+	std::string s;
+	for (const auto &e : errors)
+		s += (s.empty() ? "" : "\n") + e.text();
+	return s;
+}
+
+Checked<Config> load(const std::string &path, bool must_exist)
 {
 	std::ifstream in(path);
 	if (!in) {
+		int err = errno;
 		struct stat st;
-		if (stat(path.c_str(), &st) != 0 && errno == ENOENT)
-			return Config{};
-		return Errors{{path, 0, "", std::string("cannot read: ") + std::strerror(errno)}};
+		if (stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+			if (!must_exist)
+				return Config{};
+			return Error{path, 0, "", "no such file (given with --config)"};
+		}
+		return Error{path, 0, "", std::string("cannot read: ") + std::strerror(err)};
 	}
 	std::stringstream ss;
 	ss << in.rdbuf();
 	return parse(ss.str(), path);
-}
-
-Machine read_machine()
-{
-	Machine m;
-	std::ifstream mi("/proc/meminfo");
-	std::string key;
-	uint64_t kb;
-	while (mi >> key >> kb) {
-		if (key == "MemTotal:") {
-			m.ram_bytes = kb * 1024;
-			break;
-		}
-		mi.ignore(1 << 10, '\n');
-	}
-	std::ifstream tm("/proc/sys/net/ipv4/tcp_mem");
-	tm >> m.tcp_mem.min >> m.tcp_mem.pressure >> m.tcp_mem.max;
-	long ps = sysconf(_SC_PAGESIZE);
-	m.page_size = ps > 0 ? static_cast<uint64_t>(ps) : 4096;
-	return m;
-}
-
-std::variant<tracker::Limits, std::vector<Error>> effective_limits(const Config &c,
-								   const Machine &m)
-{
-	tracker::Limits l = tracker::apply_knobs(
-		tracker::compute_default_limits(m.ram_bytes, m.tcp_mem, m.page_size), c.knobs);
-	l.overrides = c.overrides;
-	auto problems = tracker::validate(l);
-	if (problems.empty())
-		return l;
-	Errors errors;
-	for (const auto &p : problems)
-		errors.push_back({c.source, 0, p.field, p.message});
-	return errors;
 }
 
 } // namespace rcvgov::config

@@ -9,19 +9,17 @@ namespace {
 std::vector<Error> errors_of(const std::string &text)
 {
 	auto r = parse(text, "test.toml");
-	if (auto *e = std::get_if<std::vector<Error>>(&r))
-		return *e;
-	return {};
+	return r.ok() ? std::vector<Error>{} : r.errors();
 }
 
-Config config_of(const std::string &text)
+Config config_of(const std::string &toml)
 {
-	auto r = parse(text, "test.toml");
-	if (auto *e = std::get_if<std::vector<Error>>(&r)) {
-		ADD_FAILURE() << e->front().text();
+	auto r = parse(toml, "test.toml");
+	if (!r) {
+		ADD_FAILURE() << text(r.errors());
 		return {};
 	}
-	return std::get<Config>(r);
+	return r.value();
 }
 
 TEST(Config, EmptyFileIsDefaults)
@@ -32,6 +30,34 @@ TEST(Config, EmptyFileIsDefaults)
 	EXPECT_TRUE(c.ladder.reclaim);
 	EXPECT_FALSE(c.dry_run);
 	EXPECT_FALSE(c.knobs.max_memory);
+	EXPECT_FALSE(c.min_stall_ms);
+	EXPECT_FALSE(c.force_below_floor);
+	EXPECT_EQ(c.safety.destroy_per_round, 32u);
+	EXPECT_EQ(c.safety.destroy_per_minute, 128u);
+	EXPECT_TRUE(c.safety.breaker);
+	EXPECT_EQ(c.safety.reclaim_pause_ms, 3000u);
+}
+
+TEST(Config, LadderReclaimPauseIsADeprecatedAlias)
+{
+	Config c = config_of("[ladder]\nreclaim = true\nreclaim_pause_ms = 700\n");
+	EXPECT_EQ(c.safety.reclaim_pause_ms, 700u);
+	ASSERT_EQ(c.warnings.size(), 1u);
+	EXPECT_EQ(
+		c.warnings[0],
+		"test.toml:3: ladder.reclaim_pause_ms is deprecated, use safety.reclaim_pause_ms");
+}
+
+TEST(Config, SafetyBadValues)
+{
+	auto e = errors_of("[safety]\ndestroy_per_round = -1\nbreaker = 1\nbogus = 2\n"
+			   "[limits]\nmin_stall_ms = \"2s\"\nforce_below_floor = \"yes\"\n");
+	std::vector<std::string> keys;
+	for (const auto &x : e)
+		keys.push_back(x.key);
+	EXPECT_EQ(keys, (std::vector<std::string>{"safety.destroy_per_round", "safety.breaker",
+						  "safety.bogus", "limits.min_stall_ms",
+						  "limits.force_below_floor"}));
 }
 
 TEST(Config, FullFile)
@@ -46,9 +72,16 @@ keep_on_exit = true
 max_memory = "512M"
 low_water = 268435456
 per_peer = "auto"
+min_stall_ms = 5000
+force_below_floor = true
 
 [ladder]
 shrink_window = false
+
+[safety]
+destroy_per_round = 4
+destroy_per_minute = 10
+breaker = false
 reclaim_pause_ms = 1000
 
 [allowlist]
@@ -68,7 +101,13 @@ limit = "1G"
 	EXPECT_EQ(c.knobs.low_water, 268435456ull);
 	EXPECT_FALSE(c.knobs.per_peer) << "auto means computed";
 	EXPECT_FALSE(c.ladder.shrink_window);
-	EXPECT_EQ(c.ladder.reclaim_pause_ms, 1000u);
+	EXPECT_EQ(c.min_stall_ms, 5000u);
+	EXPECT_TRUE(c.force_below_floor);
+	EXPECT_EQ(c.safety.destroy_per_round, 4u);
+	EXPECT_EQ(c.safety.destroy_per_minute, 10u);
+	EXPECT_FALSE(c.safety.breaker);
+	EXPECT_EQ(c.safety.reclaim_pause_ms, 1000u);
+	EXPECT_TRUE(c.warnings.empty());
 	ASSERT_EQ(c.allow.cidrs.size(), 2u);
 	EXPECT_EQ(c.allow.ports, std::vector<uint16_t>{22});
 	ASSERT_EQ(c.overrides.size(), 1u);
@@ -125,9 +164,9 @@ TEST(Config, ImpossibleLimitsAreRejected)
 	Config c = config_of("[limits]\nmax_memory = \"100M\"\nlow_water = \"200M\"\n");
 	Machine m{16ull << 30, {100000, 200000, 300000}, 4096};
 	auto r = effective_limits(c, m);
-	auto *e = std::get_if<std::vector<Error>>(&r);
-	ASSERT_NE(e, nullptr);
-	EXPECT_NE(e->front().text().find("low_water"), std::string::npos) << e->front().text();
+	ASSERT_FALSE(r.ok());
+	EXPECT_NE(r.errors().front().text().find("low_water"), std::string::npos)
+		<< text(r.errors());
 }
 
 TEST(Config, EffectiveLimitsFollowKnobs)
@@ -135,8 +174,8 @@ TEST(Config, EffectiveLimitsFollowKnobs)
 	Config c = config_of("[limits]\nmax_memory = \"1G\"\n");
 	Machine m{16ull << 30, {100000, 200000, 300000}, 4096};
 	auto r = effective_limits(c, m);
-	ASSERT_TRUE(std::holds_alternative<tracker::Limits>(r));
-	auto l = std::get<tracker::Limits>(r);
+	ASSERT_TRUE(r.ok()) << text(r.errors());
+	const tracker::Limits &l = r.value();
 	EXPECT_EQ(l.max, 1ull << 30);
 	EXPECT_EQ(l.low_water, (1ull << 30) / 4 * 3);
 }
@@ -144,8 +183,12 @@ TEST(Config, EffectiveLimitsFollowKnobs)
 TEST(Config, MissingFileIsEmbeddedDefaults)
 {
 	auto r = load("/nonexistent/rcvgov.toml");
-	ASSERT_TRUE(std::holds_alternative<Config>(r));
-	EXPECT_EQ(std::get<Config>(r).source, "embedded defaults");
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(r->source, "embedded defaults");
+	auto strict = load("/nonexistent/rcvgov.toml", true);
+	ASSERT_FALSE(strict.ok());
+	EXPECT_EQ(strict.errors().front().text(),
+		  "/nonexistent/rcvgov.toml: no such file (given with --config)");
 }
 
 TEST(Config, Sizes)

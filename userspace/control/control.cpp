@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
-#include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,12 +19,15 @@ namespace {
 
 constexpr size_t max_clients = 32;
 
-sockaddr_un make_addr(const std::string &path)
+Result<sockaddr_un> make_addr(const std::string &path)
 {
 	sockaddr_un a{};
 	a.sun_family = AF_UNIX;
 	if (path.size() >= sizeof(a.sun_path))
-		throw std::runtime_error("control socket path too long: " + path);
+		return Error::msg("control socket path too long (" + std::to_string(path.size()) +
+					  " bytes, at most " +
+					  std::to_string(sizeof(a.sun_path) - 1) + "): " + path,
+				  ENAMETOOLONG);
 	std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
 	return a;
 }
@@ -64,7 +66,10 @@ nlohmann::json handle_line(const std::string &line, const Server::Handler &handl
 		return {{"ok", false},
 			{"error", "request must be an object with a string \"cmd\""}};
 	try {
-		return {{"ok", true}, {"data", handler(req)}};
+		Result<nlohmann::json> r = handler(req);
+		if (!r)
+			return {{"ok", false}, {"error", r.error().message}};
+		return {{"ok", true}, {"data", std::move(r).value()}};
 	} catch (const std::exception &e) {
 		return {{"ok", false}, {"error", e.what()}};
 	}
@@ -73,34 +78,51 @@ nlohmann::json handle_line(const std::string &line, const Server::Handler &handl
 Server::Server(std::string path, Handler handler)
     : path_(std::move(path)), handler_(std::move(handler))
 {
+}
+
+Result<std::unique_ptr<Server>> Server::listen(std::string path, Handler handler)
+{
+	std::unique_ptr<Server> s(new Server(std::move(path), std::move(handler)));
+	if (Status st = s->open(); !st)
+		return st.error();
+	return s;
+}
+
+Status Server::open()
+{
 	std::string dir = parent_dir(path_);
 	if (!dir.empty()) {
 		if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-			throw std::runtime_error("mkdir " + dir + ": " + errno_text(errno));
+			return Error::sys(errno, "mkdir " + dir);
 		chmod(dir.c_str(), 0700);
 	}
-	sockaddr_un addr = make_addr(path_);
+	auto addr = make_addr(path_);
+	if (!addr)
+		return addr.error();
 	listen_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	if (!listen_)
-		throw std::runtime_error("socket(AF_UNIX): " + errno_text(errno));
+		return Error::sys(errno, "socket(AF_UNIX)");
 	// A socket file left by a daemon that crashed: nobody answers on it.
 	unlink(path_.c_str());
 	mode_t old = umask(0177);
-	int rc = bind(listen_.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+	int rc = bind(listen_.get(), reinterpret_cast<sockaddr *>(&*addr), sizeof(*addr));
 	int bind_errno = errno;
 	umask(old);
-	if (rc != 0)
-		throw std::runtime_error("bind " + path_ + ": " + errno_text(bind_errno));
-	if (listen(listen_.get(), 16) != 0)
-		throw std::runtime_error("listen " + path_ + ": " + errno_text(errno));
+	if (rc != 0) {
+		listen_.reset(); // not ours: the destructor must not unlink it
+		return Error::sys(bind_errno, "bind " + path_);
+	}
+	if (::listen(listen_.get(), 16) != 0)
+		return Error::sys(errno, "listen " + path_);
 	epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
 	if (!epoll_)
-		throw std::runtime_error("epoll_create1: " + errno_text(errno));
+		return Error::sys(errno, "epoll_create1");
 	epoll_event ev{};
 	ev.events = EPOLLIN;
 	ev.data.fd = listen_.get();
 	if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_.get(), &ev) != 0)
-		throw std::runtime_error("epoll_ctl: " + errno_text(errno));
+		return Error::sys(errno, "epoll_ctl");
+	return Status();
 }
 
 Server::~Server()
@@ -214,24 +236,26 @@ void Server::drop(int fd)
 	clients_.erase(fd);
 }
 
-nlohmann::json call(const std::string &path, const nlohmann::json &request, int timeout_ms)
+Result<nlohmann::json> call(const std::string &path, const nlohmann::json &request, int timeout_ms)
 {
 	UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	if (!fd)
-		throw std::runtime_error("socket(AF_UNIX): " + errno_text(errno));
-	sockaddr_un addr = make_addr(path);
-	if (connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+		return Error::sys(errno, "socket(AF_UNIX)");
+	auto addr = make_addr(path);
+	if (!addr)
+		return addr.error();
+	if (connect(fd.get(), reinterpret_cast<sockaddr *>(&*addr), sizeof(*addr)) != 0) {
 		int e = errno;
 		std::string hint = (e == ENOENT || e == ECONNREFUSED) ? " (is rcvgovd running?)"
 				   : e == EACCES		      ? " (run as root)"
 								      : "";
-		throw std::runtime_error("connect " + path + ": " + errno_text(e) + hint);
+		return Error{e, "connect " + path + ": " + errno_text(e) + hint};
 	}
 	timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!write_all(fd.get(), request.dump() + "\n"))
-		throw std::runtime_error("sending to " + path + ": " + errno_text(errno));
+		return Error::sys(errno, "sending to " + path);
 	std::string buf;
 	char chunk[65536];
 	for (;;) {
@@ -239,21 +263,19 @@ nlohmann::json call(const std::string &path, const nlohmann::json &request, int 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			throw std::runtime_error("reading from " + path + ": " + errno_text(errno));
+			return Error::sys(errno, "reading from " + path);
 		if (n == 0)
 			break;
 		buf.append(chunk, static_cast<size_t>(n));
 	}
-	nlohmann::json resp;
-	try {
-		resp = nlohmann::json::parse(buf);
-	} catch (const nlohmann::json::parse_error &e) {
-		throw std::runtime_error("rcvgovd answered something that is not JSON: " +
-					 std::string(e.what()));
+	nlohmann::json resp = nlohmann::json::parse(buf, nullptr, false);
+	if (resp.is_discarded() || !resp.is_object())
+		return Error::msg("rcvgovd answered something that is not a JSON object", EPROTO);
+	if (!resp.value("ok", false)) {
+		const auto &e = resp["error"];
+		return Error::msg("rcvgovd: " + (e.is_string() ? e.get<std::string>()
+							       : std::string("unknown error")));
 	}
-	if (!resp.value("ok", false))
-		throw std::runtime_error("rcvgovd: " +
-					 resp.value("error", std::string("unknown error")));
 	return resp["data"];
 }
 

@@ -1,5 +1,7 @@
 #include "control/control.h"
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -11,11 +13,13 @@
 namespace rcvgov::control {
 namespace {
 
-nlohmann::json echo(const nlohmann::json &req)
+Result<nlohmann::json> echo(const nlohmann::json &req)
 {
 	if (req["cmd"] == "boom")
-		throw std::runtime_error("boom failed");
-	return {{"echo", req["cmd"]}};
+		return Error::msg("boom failed");
+	if (req["cmd"] == "throw")
+		throw std::runtime_error("thrown");
+	return nlohmann::json{{"echo", req["cmd"]}};
 }
 
 TEST(HandleLine, Ok)
@@ -46,6 +50,9 @@ TEST(HandleLine, HandlerErrorBecomesAnswer)
 	auto r = handle_line(R"({"cmd":"boom"})", echo);
 	EXPECT_EQ(r["ok"], false);
 	EXPECT_EQ(r["error"], "boom failed");
+	r = handle_line(R"({"cmd":"throw"})", echo);
+	EXPECT_EQ(r["ok"], false);
+	EXPECT_EQ(r["error"], "thrown");
 }
 
 class TempDir {
@@ -66,7 +73,9 @@ TEST(Server, RoundTripAndPermissions)
 {
 	TempDir dir;
 	std::string sock = dir.path() + "/run/ctl.sock";
-	Server server(sock, echo);
+	auto made = Server::listen(sock, echo);
+	ASSERT_TRUE(made.ok()) << made.error().message;
+	Server &server = **made;
 	struct stat st;
 	ASSERT_EQ(stat(sock.c_str(), &st), 0);
 	EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -80,26 +89,34 @@ TEST(Server, RoundTripAndPermissions)
 			usleep(1000);
 		}
 	});
-	EXPECT_EQ(call(sock, {{"cmd", "hello"}})["echo"], "hello");
-	try {
-		call(sock, {{"cmd", "boom"}});
-		ADD_FAILURE() << "expected an error";
-	} catch (const std::runtime_error &e) {
-		EXPECT_NE(std::string(e.what()).find("boom failed"), std::string::npos);
-	}
+	auto hello = call(sock, {{"cmd", "hello"}});
+	ASSERT_TRUE(hello.ok()) << hello.error().message;
+	EXPECT_EQ((*hello)["echo"], "hello");
+	auto boom = call(sock, {{"cmd", "boom"}});
+	ASSERT_FALSE(boom.ok());
+	EXPECT_EQ(boom.error().message, "rcvgovd: boom failed");
 	stop = true;
 	loop.join();
 }
 
 TEST(Client, NoDaemonSaysSo)
 {
-	try {
-		call("/tmp/rcvgov-definitely-missing.sock", {{"cmd", "status"}});
-		ADD_FAILURE() << "expected an error";
-	} catch (const std::runtime_error &e) {
-		EXPECT_NE(std::string(e.what()).find("is rcvgovd running?"), std::string::npos)
-			<< e.what();
-	}
+	auto r = call("/tmp/rcvgov-definitely-missing.sock", {{"cmd", "status"}});
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.error().errnum, ENOENT);
+	EXPECT_NE(r.error().message.find("is rcvgovd running?"), std::string::npos)
+		<< r.error().message;
+}
+
+TEST(Server, BadPathIsAnError)
+{
+	auto r = Server::listen("/proc/rcvgov-cannot/ctl.sock", echo);
+	ASSERT_FALSE(r.ok());
+	EXPECT_NE(r.error().message.find("/proc/rcvgov-cannot"), std::string::npos)
+		<< r.error().message;
+	auto longp = Server::listen("/tmp/" + std::string(200, 'x'), echo);
+	ASSERT_FALSE(longp.ok());
+	EXPECT_EQ(longp.error().errnum, ENAMETOOLONG);
 }
 
 } // namespace
@@ -114,7 +131,9 @@ TEST(Server, AnswersAHalfClosedClientWithoutNewline)
 	std::string dir = mkdtemp(tmpl);
 	std::string sock = dir + "/ctl.sock";
 	{
-		Server server(sock, echo);
+		auto made = Server::listen(sock, echo);
+		ASSERT_TRUE(made.ok()) << made.error().message;
+		Server &server = **made;
 		UniqueFd c(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
 		sockaddr_un a{};
 		a.sun_family = AF_UNIX;

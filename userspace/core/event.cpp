@@ -72,24 +72,20 @@ bool family_ok(uint16_t family)
 
 } // namespace
 
-std::optional<Event> decode_event(std::span<const uint8_t> bytes, DecodeError &err)
+Result<Event> decode_event(std::span<const uint8_t> bytes)
 {
-	if (bytes.size() != sizeof(rcvgov_event)) {
-		err.message = "event of " + std::to_string(bytes.size()) + " bytes, expected " +
-			      std::to_string(sizeof(rcvgov_event)) +
-			      ": BPF object and daemon are from different builds";
-		return std::nullopt;
-	}
+	if (bytes.size() != sizeof(rcvgov_event))
+		return Error::msg("event of " + std::to_string(bytes.size()) + " bytes, expected " +
+					  std::to_string(sizeof(rcvgov_event)) +
+					  ": BPF object and daemon are from different builds",
+				  EBADMSG);
 	rcvgov_event raw;
 	std::memcpy(&raw, bytes.data(), sizeof(raw));
-	if (raw.type < RCVGOV_EV_INFLATION || raw.type > RCVGOV_EV_CLOSED) {
-		err.message = "unknown event type " + std::to_string(raw.type);
-		return std::nullopt;
-	}
-	if (!family_ok(raw.id.family)) {
-		err.message = "event with address family " + std::to_string(raw.id.family);
-		return std::nullopt;
-	}
+	if (raw.type < RCVGOV_EV_INFLATION || raw.type > RCVGOV_EV_CLOSED)
+		return Error::msg("unknown event type " + std::to_string(raw.type), EBADMSG);
+	if (!family_ok(raw.id.family))
+		return Error::msg("event with address family " + std::to_string(raw.id.family),
+				  EBADMSG);
 	Event e;
 	e.type = static_cast<EventType>(raw.type);
 	e.source = raw.source;
@@ -108,25 +104,23 @@ std::optional<Event> decode_event(std::span<const uint8_t> bytes, DecodeError &e
 	return e;
 }
 
-std::optional<std::vector<SocketInfo>> decode_snapshot(std::span<const uint8_t> bytes,
-						       DecodeError &err)
+Status decode_snapshot(std::span<const uint8_t> bytes,
+		       const std::function<void(SocketInfo &&)> &sink)
 {
-	if (bytes.size() % sizeof(rcvgov_snapshot_rec) != 0) {
-		err.message = "snapshot of " + std::to_string(bytes.size()) +
-			      " bytes is not a whole number of " +
-			      std::to_string(sizeof(rcvgov_snapshot_rec)) + "-byte records";
-		return std::nullopt;
-	}
-	std::vector<SocketInfo> out;
-	out.reserve(bytes.size() / sizeof(rcvgov_snapshot_rec));
-	for (size_t off = 0; off < bytes.size(); off += sizeof(rcvgov_snapshot_rec)) {
+	constexpr size_t kRec = sizeof(rcvgov_snapshot_rec);
+	if (bytes.size() % kRec != 0)
+		return Error::msg("snapshot of " + std::to_string(bytes.size()) +
+					  " bytes is not a whole number of " +
+					  std::to_string(kRec) + "-byte records",
+				  EBADMSG);
+	for (size_t off = 0; off < bytes.size(); off += kRec) {
 		rcvgov_snapshot_rec r;
-		std::memcpy(&r, bytes.data() + off, sizeof(r));
-		if (!family_ok(r.id.family)) {
-			err.message = "snapshot record " + std::to_string(off / sizeof(r)) +
-				      " has address family " + std::to_string(r.id.family);
-			return std::nullopt;
-		}
+		std::memcpy(&r, bytes.data() + off, kRec);
+		if (!family_ok(r.id.family))
+			return Error::msg("snapshot record " + std::to_string(off / kRec) +
+						  " has address family " +
+						  std::to_string(r.id.family),
+					  EBADMSG);
 		SocketInfo s;
 		s.cookie = r.id.cookie;
 		copy_endpoints(r.id, s.local, s.peer);
@@ -143,12 +137,13 @@ std::optional<std::vector<SocketInfo>> decode_snapshot(std::span<const uint8_t> 
 		s.rcv_wnd = r.rcv_wnd;
 		s.window_clamp = r.window_clamp;
 		s.rcv_wscale = r.rcv_wscale;
-		s.last_empty_ns = r.last_empty_ns;
+		s.stalled_since_ns = r.stalled_since_ns;
+		s.copied_seq = r.copied_seq;
 		s.age_lower_bound = r.flags & RCVGOV_F_AGE_LOWER;
 		s.updated_ns = r.now_ns;
-		out.push_back(std::move(s));
+		sink(std::move(s));
 	}
-	return out;
+	return {};
 }
 
 } // namespace rcvgov

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "common/error.h"
 #include "core/socket_info.h"
 
 namespace rcvgov {
@@ -41,15 +43,15 @@ struct Event {
 	uint8_t rcv_wscale = 0;
 };
 
-struct DecodeError {
-	std::string message;
-};
-
 // One ring buffer record. Errors name the size or type that was wrong.
-std::optional<Event> decode_event(std::span<const uint8_t> bytes, DecodeError &err);
+Result<Event> decode_event(std::span<const uint8_t> bytes);
 
-// A whole iter/tcp read: a concatenation of fixed-size records.
-std::optional<std::vector<SocketInfo>> decode_snapshot(std::span<const uint8_t> bytes,
-						       DecodeError &err);
+// iter/tcp snapshot records: bytes must be a whole number of records (a
+// caller reading in chunks carries a partial record over to the next
+// chunk). Each decoded record goes to sink, in order, without a copy of the
+// whole snapshot. On a bad record the error names its index; the records
+// before it have been delivered.
+Status decode_snapshot(std::span<const uint8_t> bytes,
+		       const std::function<void(SocketInfo &&)> &sink);
 
 } // namespace rcvgov

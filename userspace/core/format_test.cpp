@@ -36,14 +36,17 @@ TEST(Format, SocketJsonHasTheDocumentedKeys)
 	s.cookie = 5;
 	s.local.family = s.peer.family = AF_INET;
 	s.unread = 10;
-	s.last_empty_ns = 0;
+	s.stalled_since_ns = 1;
+	s.copied_seq = 77;
 	s.owner.pid = 3;
 	s.owner.comm = "x";
 	auto j = to_json(s, 2'000'000'000);
 	for (const char *k : {"cookie", "local", "peer", "rmem_alloc", "rcvbuf", "autotuned_rcvbuf",
-			      "inflations", "data_age_ms", "owner"})
+			      "inflations", "stall_ms", "copied_seq", "owner"})
 		EXPECT_TRUE(j.contains(k)) << k;
-	EXPECT_EQ(j["data_age_ms"], 2000);
+	EXPECT_FALSE(j.contains("data_age_ms"));
+	EXPECT_EQ(j["stall_ms"], 1999);
+	EXPECT_EQ(j["copied_seq"], 77);
 	EXPECT_EQ(j["owner"]["pid"], 3);
 	EXPECT_EQ(j["owner"]["comm"], "x");
 }

@@ -41,21 +41,31 @@ struct SocketInfo {
 	uint32_t rcv_wnd = 0;
 	uint32_t window_clamp = 0;
 	uint8_t rcv_wscale = 0;
-	// CLOCK_MONOTONIC ns when the receive queue was last seen empty.
-	uint64_t last_empty_ns = 0;
-	// The socket already held data when first seen: its age is a lower bound.
+	// CLOCK_MONOTONIC ns since when data has waited with the reader making
+	// no progress; 0 = not stalled (nothing waits). A bulk reader whose
+	// queue never drains is not stalled: every read restarts the clock.
+	uint64_t stalled_since_ns = 0;
+	// The reader's position: tp->copied_seq from BPF; from sock_diag the
+	// low 32 bits of bytes_received - rqueue (same moves, other origin).
+	// A destroy re-checks it.
+	uint32_t copied_seq = 0;
+	// The socket already held data when first seen: the stall start is a
+	// lower bound (it may have been stalled for longer).
 	bool age_lower_bound = false;
 	Owner owner;
 	// CLOCK_MONOTONIC ns of the last update from any source.
 	uint64_t updated_ns = 0;
 
-	// Age of the oldest unread byte, 0 when the queue is empty.
-	uint64_t data_age_ms(uint64_t now_ns) const
+	// How long the reader has made no progress while data waited, 0 when
+	// not stalled.
+	uint64_t stall_ms(uint64_t now_ns) const
 	{
-		if (unread == 0 || now_ns < last_empty_ns)
+		if (stalled_since_ns == 0 || now_ns < stalled_since_ns)
 			return 0;
-		return (now_ns - last_empty_ns) / 1000000;
+		return (now_ns - stalled_since_ns) / 1000000;
 	}
+	// sk_rcvbuf was raised beyond what autotuning set, and still is.
+	bool inflated() const { return inflations > 0 && rcvbuf > autotuned_rcvbuf; }
 };
 
 } // namespace rcvgov

@@ -17,51 +17,6 @@ void SocketTable::upsert(SocketInfo s)
 	e.round = round_;
 }
 
-void SocketTable::merge_diag(SocketInfo s)
-{
-	auto it = map_.find(s.cookie);
-	if (it == map_.end()) {
-		s.autotuned_rcvbuf = s.rcvbuf;
-		if (s.last_empty_ns == 0) {
-			// Data was already queued: we only know it is at least this old.
-			s.last_empty_ns = s.updated_ns;
-			s.age_lower_bound = true;
-		}
-		map_[s.cookie] = Entry{std::move(s), round_};
-		return;
-	}
-	const SocketInfo &old = it->second.info;
-	s.autotuned_rcvbuf = old.autotuned_rcvbuf;
-	s.inflations = old.inflations;
-	s.inflation_bytes = old.inflation_bytes;
-	s.overshoots = old.overshoots;
-	s.max_overshoot = old.max_overshoot;
-	s.owner.pid = old.owner.pid;
-	s.owner.comm = old.owner.comm;
-	if (s.last_empty_ns == 0) {
-		s.last_empty_ns = old.last_empty_ns;
-		s.age_lower_bound = old.age_lower_bound;
-	}
-	// tcp_clamp_window sets rcvbuf to rmem_alloc: a rise while the queue
-	// held more than the old limit is the clamp; any other rise is
-	// autotuning. Between two polls this is a heuristic, stated in docs.
-	if (s.rcvbuf > old.rcvbuf) {
-		if (s.rmem_alloc > old.rcvbuf || old.rmem_alloc >= old.rcvbuf) {
-			s.inflations++;
-			s.inflation_bytes += s.rcvbuf - old.rcvbuf;
-		} else {
-			s.autotuned_rcvbuf = s.rcvbuf;
-		}
-	} else if (s.rcvbuf < s.autotuned_rcvbuf) {
-		s.autotuned_rcvbuf = s.rcvbuf;
-	}
-	if (s.rmem_alloc > s.rcvbuf) {
-		s.overshoots++;
-		s.max_overshoot = std::max(s.max_overshoot, s.rmem_alloc - s.rcvbuf);
-	}
-	it->second = Entry{std::move(s), round_};
-}
-
 size_t SocketTable::end_round()
 {
 	return std::erase_if(map_, [&](const auto &kv) { return kv.second.round != round_; });
@@ -91,7 +46,6 @@ void SocketTable::apply(const Event &e)
 		s.cookie = e.cookie;
 		s.state = 1; // TCP_ESTABLISHED: every event is about a live socket
 		s.autotuned_rcvbuf = e.autotuned_rcvbuf;
-		s.last_empty_ns = e.ts_ns;
 	}
 	s.local = e.local;
 	s.peer = e.peer;

@@ -1,6 +1,8 @@
-// The daemon's live view of TCP sockets: full snapshots (iter/tcp or
-// sock_diag) refreshed periodically, with ring buffer events applied in
-// between so inflations show up without waiting for the next round.
+// The daemon's live view of TCP sockets: a plain store. Snapshot sources
+// (sources/) upsert every socket of every network namespace once per round;
+// ring buffer events are applied in between so inflations show up without
+// waiting for the next round. Any inference that needs history (sock_diag)
+// lives in the source, not here.
 #pragma once
 
 #include <array>
@@ -22,10 +24,9 @@ public:
 	// not seen in a completed round are gone (their close was missed).
 	void begin_round() { ++round_; }
 	void upsert(SocketInfo s);
-	// sock_diag has no per-socket history: keep what earlier rounds
-	// inferred (autotuned limit, inflations) and infer from the change.
-	void merge_diag(SocketInfo s);
 	size_t end_round();
+	// Forgets one socket now (destroyed, or known gone).
+	void erase(uint64_t cookie) { map_.erase(cookie); }
 
 	void apply(const Event &e);
 

@@ -92,7 +92,8 @@ TEST(SocketTable, EventCreatesUnknownSocket)
 	e.ts_ns = 77;
 	t.apply(e);
 	ASSERT_NE(t.find(9), nullptr);
-	EXPECT_EQ(t.find(9)->last_empty_ns, 77u);
+	EXPECT_EQ(t.find(9)->stalled_since_ns, 0u) << "an event alone says nothing of a stall";
+	EXPECT_EQ(t.find(9)->updated_ns, 77u);
 }
 
 TEST(SocketTable, SnapshotKeepsOwnerLearnedFromEvent)
@@ -121,65 +122,39 @@ TEST(SocketTable, RecentEventsBounded)
 	EXPECT_EQ(t.recent_events(EventType::Inflation).front().cookie, 100u);
 }
 
-TEST(SocketTable, DiagInfersInflationFromClampSignature)
+TEST(SocketTable, EraseForgetsOneSocket)
 {
 	SocketTable t;
 	t.begin_round();
-	t.merge_diag(sock(1, 120000, 131072));
+	t.upsert(sock(1, 10));
+	t.upsert(sock(2, 20));
 	t.end_round();
-	// Queue reached the limit and rcvbuf followed it: the clamp.
-	t.begin_round();
-	t.merge_diag(sock(1, 400000, 400000));
-	t.end_round();
-	EXPECT_EQ(t.find(1)->inflations, 1u);
-	EXPECT_EQ(t.find(1)->inflation_bytes, 400000u - 131072u);
-	EXPECT_EQ(t.find(1)->autotuned_rcvbuf, 131072u);
+	t.erase(1);
+	t.erase(99); // unknown: nothing happens
+	EXPECT_EQ(t.find(1), nullptr);
+	ASSERT_NE(t.find(2), nullptr);
+	EXPECT_EQ(t.size(), 1u);
 }
 
-TEST(SocketTable, DiagTreatsRiseWithRoomAsAutotuning)
+TEST(SocketTable, UpsertStoresWhatTheSourceSays)
 {
 	SocketTable t;
+	SocketInfo s = sock(1, 100);
+	s.stalled_since_ns = 5;
+	s.copied_seq = 1234;
+	s.inflations = 2;
 	t.begin_round();
-	t.merge_diag(sock(1, 1000, 131072));
+	t.upsert(s);
 	t.end_round();
+	// A later round replaces the socket wholesale: no inference here.
+	s.stalled_since_ns = 0;
+	s.inflations = 0;
 	t.begin_round();
-	t.merge_diag(sock(1, 2000, 600000));
+	t.upsert(s);
 	t.end_round();
+	EXPECT_EQ(t.find(1)->stalled_since_ns, 0u);
 	EXPECT_EQ(t.find(1)->inflations, 0u);
-	EXPECT_EQ(t.find(1)->autotuned_rcvbuf, 600000u);
-}
-
-} // namespace
-} // namespace rcvgov
-
-namespace rcvgov {
-namespace {
-
-TEST(SocketTable, DiagAgeOfDataQueuedBeforeFirstPoll)
-{
-	SocketTable t;
-	SocketInfo s;
-	s.cookie = 1;
-	s.unread = 100;
-	s.updated_ns = 5'000'000'000;
-	t.begin_round();
-	t.merge_diag(s);
-	t.end_round();
-	EXPECT_EQ(t.find(1)->last_empty_ns, 5'000'000'000u);
-	EXPECT_TRUE(t.find(1)->age_lower_bound);
-	// Still unread at the next poll: the age keeps growing from there.
-	s.updated_ns = 7'000'000'000;
-	t.begin_round();
-	t.merge_diag(s);
-	t.end_round();
-	EXPECT_EQ(t.find(1)->data_age_ms(7'000'000'000), 2000u);
-	// Emptied: the age starts over.
-	s.unread = 0;
-	s.last_empty_ns = 8'000'000'000;
-	t.begin_round();
-	t.merge_diag(s);
-	t.end_round();
-	EXPECT_EQ(t.find(1)->last_empty_ns, 8'000'000'000u);
+	EXPECT_EQ(t.find(1)->copied_seq, 1234u);
 }
 
 } // namespace

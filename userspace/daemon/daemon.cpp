@@ -1,12 +1,11 @@
 #include "daemon/daemon.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <ctime>
 #include <map>
-#include <optional>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <sys/epoll.h>
@@ -16,14 +15,21 @@
 #include <vector>
 
 #include "bpf/observer.h"
-#include "common/errno_text.h"
+#include "common/error.h"
 #include "control/control.h"
+#include "config/reload.h"
+#include "control/protocol.h"
 #include "core/event.h"
 #include "core/format.h"
 #include "core/socket_table.h"
-#include "daemon/diag_source.h"
-#include "daemon/governor.h"
+#include "daemon/status_json.h"
+#include "enforce/bpf_actuator.h"
+#include "enforce/cgroup_paths.h"
+#include "enforce/diag_actuator.h"
+#include "enforce/netns_sysctl.h"
+#include "governor/governor.h"
 #include "netns/netns.h"
+#include "sources/source.h"
 
 namespace rcvgov {
 
@@ -34,22 +40,6 @@ uint64_t mono_ns()
 	timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
-
-std::vector<uint8_t> read_all(int fd)
-{
-	std::vector<uint8_t> out;
-	uint8_t buf[16384];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			throw std::runtime_error("reading iter/tcp: " + errno_text(errno));
-		if (n == 0)
-			return out;
-		out.insert(out.end(), buf, buf + n);
-	}
 }
 
 // Sets (or changes, on reload) a timerfd's period, keeping its fd in epoll.
@@ -72,31 +62,31 @@ UniqueFd periodic_timer(uint32_t ms)
 	return fd;
 }
 
-constexpr const char *stat_names[RCVGOV_STAT__MAX] = {
-	"events_submitted", "events_dropped", "events_ratelimited", "storage_failures",
-	"inflations",	    "overshoots",     "autotune_grows"};
-
 } // namespace
 
 struct Daemon::Impl {
 	DaemonOptions opts;
 	std::unique_ptr<bpf::Observer> observer;
 	std::string bpf_error; // why BPF is not in use
+	netns::Registry registry;
+	std::unique_ptr<SnapshotSource> source;
 	SocketTable table;
+	enforce::CgroupPaths cgroups;
 	std::unique_ptr<control::Server> server;
-	std::unique_ptr<Governor> governor;
-	NamespaceSet namespaces;
+	std::unique_ptr<governor::Governor> governor;
 	UniqueFd epoll, sigfd, timer, netns_timer;
 	uint64_t started_ns = mono_ns();
 	std::map<std::string, uint64_t> counters;
-	size_t netns_seen = 0;
 	double last_snapshot_ms = 0;
 	std::string last_snapshot_error;
+	std::string last_netns_degraded;
 	// Sockets whose first inflation was logged: later ones go to debug.
 	std::map<uint64_t, uint32_t> logged_inflation;
 	uint64_t window_inflations = 0;
 	uint64_t window_start_ns = mono_ns();
 
+	void start_observers();
+	governor::Actuators make_actuators();
 	void on_event(std::span<const uint8_t> bytes);
 	void scan_namespaces();
 	void snapshot();
@@ -108,11 +98,10 @@ struct Daemon::Impl {
 
 void Daemon::Impl::on_event(std::span<const uint8_t> bytes)
 {
-	DecodeError err;
-	auto ev = decode_event(bytes, err);
-	if (!ev) {
+	Result<Event> ev = decode_event(bytes);
+	if (!ev.ok()) {
 		++counters["decode_errors"];
-		spdlog::warn("dropping a malformed event: {}", err.message);
+		spdlog::warn("dropping a malformed event: {}", ev.error().message);
 		return;
 	}
 	++counters[std::string("events_") + std::string(event_type_name(ev->type))];
@@ -146,20 +135,13 @@ void Daemon::Impl::summarize(uint64_t now)
 
 void Daemon::Impl::scan_namespaces()
 {
-	NamespaceSet set;
-	set.all = netns::enumerate();
-	for (size_t i = 0; i < set.all.size(); ++i) {
-		std::string err;
-		uint64_t cookie = 0;
-		if (netns::run_in(
-			    set.all[i], [&] { cookie = netns::current_cookie(); }, err) &&
-		    cookie)
-			set.by_cookie[cookie] = i;
+	const netns::ScanReport &r = registry.scan(mono_ns());
+	if (r.degraded != last_netns_degraded) {
+		if (!r.degraded.empty())
+			++counters["netns_scan_degraded"];
+		last_netns_degraded = r.degraded;
 	}
-	namespaces = std::move(set);
-	netns_seen = namespaces.all.size();
-	if (governor)
-		governor->on_namespaces(namespaces);
+	governor->on_namespaces(registry);
 }
 
 void Daemon::Impl::snapshot()
@@ -167,34 +149,10 @@ void Daemon::Impl::snapshot()
 	uint64_t t0 = mono_ns();
 	table.begin_round();
 	std::string first_error;
-	for (const auto &ns : namespaces.all) {
-		std::string err;
-		bool entered = netns::run_in(
-			ns,
-			[&] {
-				try {
-					if (observer) {
-						UniqueFd fd = observer->open_snapshot();
-						auto bytes = read_all(fd.get());
-						DecodeError derr;
-						auto socks = decode_snapshot(bytes, derr);
-						if (!socks)
-							throw std::runtime_error(derr.message);
-						for (auto &s : *socks)
-							table.upsert(std::move(s));
-					} else {
-						for (auto &s : diag_snapshot(mono_ns()))
-							table.merge_diag(std::move(s));
-					}
-				} catch (const std::exception &e) {
-					err = e.what();
-				}
-			},
-			err);
-		if (!entered)
-			spdlog::debug("skipping netns {}: {}", ns.origin, err);
-		else if (!err.empty() && first_error.empty())
-			first_error = ns.origin + ": " + err;
+	for (const auto &ns : registry.all()) {
+		Status st = netns::run_in(*ns, [&] { return source->collect(table, mono_ns()); });
+		if (!st.ok() && first_error.empty())
+			first_error = ns->origin + ": " + st.error().message;
 	}
 	size_t gone = table.end_round();
 	last_snapshot_ms = static_cast<double>(mono_ns() - t0) / 1e6;
@@ -204,37 +162,32 @@ void Daemon::Impl::snapshot()
 	if (gone)
 		spdlog::debug("{} sockets gone since the last snapshot", gone);
 	++counters["snapshots"];
-	if (governor)
-		governor->govern(table, namespaces, mono_ns());
+	governor->round(table, mono_ns());
 }
 
 void Daemon::Impl::reload()
 {
-	auto loaded = config::load(opts.config_path);
-	if (auto *errs = std::get_if<std::vector<config::Error>>(&loaded)) {
-		for (const auto &e : *errs)
+	auto refuse = [&](const config::Errors &errs) {
+		for (const auto &e : errs)
 			spdlog::error("reload: {}", e.text());
 		spdlog::error("reload: keeping the previous configuration");
 		++counters["reload_failures"];
-		return;
-	}
-	auto cfg = std::get<config::Config>(std::move(loaded));
-	if (opts.force_dry_run)
-		cfg.dry_run = true;
+	};
+	auto assembled = config::assemble(opts.config_path, opts.cli, opts.config_explicit);
+	if (!assembled.ok())
+		return refuse(assembled.errors());
+	config::Config &cfg = assembled.value();
+	// What cannot change without a restart keeps its running value; the
+	// log line says so.
+	config::ReloadChanges changes = config::reload_changes(opts.config, cfg);
+	config::keep_restart_only(opts.config, cfg);
 	auto limits = config::effective_limits(cfg, config::read_machine());
-	if (auto *errs = std::get_if<std::vector<config::Error>>(&limits)) {
-		for (const auto &e : *errs)
-			spdlog::error("reload: {}", e.text());
-		spdlog::error("reload: keeping the previous configuration");
-		++counters["reload_failures"];
-		return;
-	}
+	if (auto *errs = std::get_if<config::Errors>(&limits))
+		return refuse(*errs);
 	try {
 		governor->reconfigure(cfg, std::get<tracker::Limits>(std::move(limits)));
 	} catch (const std::exception &e) {
-		spdlog::error("reload: {}; keeping the previous configuration", e.what());
-		++counters["reload_failures"];
-		return;
+		return refuse({config::Error{cfg.source, 0, "", e.what()}});
 	}
 	if (cfg.interval_ms != opts.config.interval_ms)
 		set_period(timer, cfg.interval_ms);
@@ -242,99 +195,101 @@ void Daemon::Impl::reload()
 		set_period(netns_timer, cfg.netns_scan_ms);
 	opts.config = std::move(cfg);
 	++counters["reloads"];
-	spdlog::info("reloaded the configuration from {}", opts.config.source);
+	spdlog::info("reloaded {}: {}", opts.config.source, changes.summary());
 }
 
 nlohmann::json Daemon::Impl::status() const
 {
-	nlohmann::json j;
-	j["pid"] = getpid();
-	j["uptime_s"] = (mono_ns() - started_ns) / 1000000000ULL;
-	j["mode"] = observer ? "bpf" : "sock_diag";
-	if (!bpf_error.empty())
-		j["bpf_error"] = bpf_error;
-	j["hooks"] = nlohmann::json::array();
-	if (observer) {
-		for (const auto &p : observer->paths())
-			j["hooks"].push_back({{"hook", p.hook},
-					      {"path", p.path},
-					      {"first_choice", p.first_choice},
-					      {"reason", p.reason}});
-		auto st = observer->stats();
-		nlohmann::json k;
-		for (int i = 0; i < RCVGOV_STAT__MAX; ++i)
-			k[stat_names[i]] = st[i];
-		j["kernel_counters"] = k;
-	} else {
-		j["hooks"].push_back({{"hook", "snapshot"},
-				      {"path", "sock_diag (INET_DIAG_SKMEMINFO)"},
-				      {"first_choice", false},
-				      {"reason", bpf_error}});
-	}
-	nlohmann::json c = nlohmann::json::object();
-	for (const auto &[k, v] : counters)
-		c[k] = v;
-	j["counters"] = c;
-	j["sockets_tracked"] = table.size();
-	j["netns_seen"] = netns_seen;
-	j["snapshot_interval_ms"] = opts.config.interval_ms;
-	if (governor)
-		j["governance"] = governor->status();
-	j["last_snapshot_ms"] = last_snapshot_ms;
-	if (!last_snapshot_error.empty())
-		j["last_snapshot_error"] = last_snapshot_error;
-	return j;
+	DaemonFacts f;
+	f.pid = getpid();
+	f.uptime_s = (mono_ns() - started_ns) / 1000000000ULL;
+	f.observer = observer.get();
+	f.bpf_error = bpf_error;
+	f.source = source ? std::string(source->name()) : "";
+	f.counters = &counters;
+	f.sockets_tracked = table.size();
+	f.netns = &registry;
+	f.config = &opts.config;
+	f.last_snapshot_ms = last_snapshot_ms;
+	f.last_snapshot_error = last_snapshot_error;
+	return status_json(f, governor->status());
 }
 
 nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 {
-	const std::string cmd = req["cmd"];
-	auto limit_of = [&](size_t dflt) -> size_t {
-		if (!req.contains("limit"))
-			return dflt;
-		if (!req["limit"].is_number_unsigned())
-			throw std::runtime_error("\"limit\" must be a non-negative integer");
-		return req["limit"].get<size_t>();
-	};
-	if (cmd == "status")
-		return status();
-	if (cmd == "resources")
-		return governor->resources();
-	if (cmd == "sockets") {
+	Result<control::Request> parsed = control::parse_request(req);
+	if (!parsed.ok())
+		throw std::runtime_error(parsed.error().message);
+	const control::Request &cmd = *parsed;
+	switch (cmd.command) {
+	case control::Command::Status: return status();
+	case control::Command::Resources: return resources_json(governor->resources());
+	case control::Command::Sockets: {
 		uint64_t now = mono_ns();
 		nlohmann::json arr = nlohmann::json::array();
-		for (const auto &s : table.top_by_rmem(limit_of(SIZE_MAX)))
-			arr.push_back(to_json(s, now));
+		for (const auto &s : table.top_by_rmem(cmd.limit)) {
+			auto j = to_json(s, now);
+			j["enforcement"] = governor->state_of(s.cookie);
+			arr.push_back(std::move(j));
+		}
 		return arr;
 	}
-	if (cmd == "events") {
-		size_t limit = limit_of(SIZE_MAX);
-		std::vector<EventType> types{EventType::Inflation, EventType::Overshoot,
-					     EventType::Established, EventType::Closed};
-		if (req.contains("type")) {
-			if (!req["type"].is_string())
-				throw std::runtime_error("\"type\" must be a string");
-			auto t = event_type_from_name(req["type"].get<std::string>());
-			if (!t)
-				throw std::runtime_error(
-					"unknown event type \"" + req["type"].get<std::string>() +
-					"\" (inflation, overshoot, established, closed)");
-			types = {*t};
-		}
+	case control::Command::Events: {
 		std::vector<const Event *> all;
-		for (EventType t : types)
+		for (EventType t : cmd.event_types)
 			for (const auto &e : table.recent_events(t))
 				all.push_back(&e);
 		std::sort(all.begin(), all.end(),
 			  [](const Event *a, const Event *b) { return a->ts_ns < b->ts_ns; });
-		size_t start = all.size() > limit ? all.size() - limit : 0;
+		size_t start = all.size() > cmd.limit ? all.size() - cmd.limit : 0;
 		nlohmann::json arr = nlohmann::json::array();
 		for (size_t i = start; i < all.size(); ++i)
 			arr.push_back(to_json(*all[i]));
 		return arr;
 	}
-	throw std::runtime_error("unknown command \"" + cmd +
-				 "\" (try status, sockets, events, resources)");
+	}
+	throw std::runtime_error("unhandled command");
+}
+
+void Daemon::Impl::start_observers()
+{
+	if (opts.force_sock_diag) {
+		bpf_error = "BPF disabled by --sock-diag";
+	} else {
+		try {
+			observer = std::make_unique<bpf::Observer>(
+				bpf::ObserverOptions{opts.config.events_per_sec, opts.allow_fexit},
+				[this](std::span<const uint8_t> b) { on_event(b); });
+		} catch (const std::exception &e) {
+			bpf_error = e.what();
+		}
+	}
+	if (observer) {
+		source = make_iter_source(*observer);
+		return;
+	}
+	spdlog::error("BPF observers unavailable: {}. Falling back to polling NETLINK_SOCK_DIAG "
+		      "every {} ms: the socket view works, inflation and reader stalls are "
+		      "inferred between polls and events are not reported.",
+		      bpf_error, opts.config.interval_ms);
+	source = make_diag_source();
+}
+
+governor::Actuators Daemon::Impl::make_actuators()
+{
+	governor::Actuators a;
+	if (observer) {
+		try {
+			a.bpf = std::make_unique<enforce::BpfActuator>(registry);
+		} catch (const std::exception &e) {
+			spdlog::error("enforcement programs unavailable: {}; window clamps are off "
+				      "and reclamation uses SOCK_DESTROY over sock_diag",
+				      e.what());
+		}
+	}
+	if (!a.bpf || !a.bpf->supports(enforce::Kind::Destroy))
+		a.diag = std::make_unique<enforce::DiagActuator>(registry);
+	return a;
 }
 
 Daemon::Daemon(DaemonOptions opts) : impl_(new Impl)
@@ -350,50 +305,30 @@ int Daemon::run()
 
 	sigset_t mask;
 	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	for (int sig : {SIGINT, SIGTERM, SIGHUP})
+		sigaddset(&mask, sig);
 	sigprocmask(SIG_BLOCK, &mask, nullptr);
 	d.sigfd.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
 	if (!d.sigfd)
 		throw std::runtime_error("signalfd: " + errno_text(errno));
 
-	if (d.opts.force_sock_diag) {
-		d.bpf_error = "BPF disabled by --sock-diag";
-	} else {
-		try {
-			d.observer = std::make_unique<bpf::Observer>(
-				bpf::ObserverOptions{d.opts.config.events_per_sec,
-						     d.opts.allow_fexit},
-				[&d](std::span<const uint8_t> b) { d.on_event(b); });
-		} catch (const std::exception &e) {
-			d.bpf_error = e.what();
-		}
-	}
-	if (!d.observer)
-		spdlog::error("BPF observers unavailable: {}. Falling back to polling "
-			      "NETLINK_SOCK_DIAG every {} ms: the socket view works, inflation "
-			      "is inferred between polls and events are not reported.",
-			      d.bpf_error, d.opts.config.interval_ms);
-
-	std::unique_ptr<enforce::BpfEnforcer> enforcer;
-	if (d.observer) {
-		try {
-			enforcer = std::make_unique<enforce::BpfEnforcer>();
-		} catch (const std::exception &e) {
-			spdlog::error("enforcement programs unavailable: {}; window clamps are off "
-				      "and reclamation uses SOCK_DESTROY over sock_diag",
-				      e.what());
-		}
-	}
+	d.start_observers();
 	auto limits = config::effective_limits(d.opts.config, config::read_machine());
 	if (auto *errs = std::get_if<std::vector<config::Error>>(&limits))
 		throw std::runtime_error("configuration: " + errs->front().text());
-	d.governor = std::make_unique<Governor>(
-		d.opts.config, std::get<tracker::Limits>(std::move(limits)), std::move(enforcer));
+	governor::Environment env;
+	env.cgroup_path = [&d](uint64_t id) { return d.cgroups.path(id); };
+	env.position_is_seq = d.observer != nullptr;
+	d.governor = std::make_unique<governor::Governor>(
+		d.opts.config, std::get<tracker::Limits>(std::move(limits)), d.make_actuators(),
+		std::make_unique<enforce::NetnsSysctl>(enforce::system_sysctl_ops()),
+		std::move(env));
 
-	d.server = std::make_unique<control::Server>(
+	auto server = control::Server::listen(
 		d.opts.socket_path, [&d](const nlohmann::json &r) { return d.handle(r); });
+	if (!server.ok())
+		throw std::runtime_error(server.error().message);
+	d.server = std::move(server).value();
 
 	d.timer = periodic_timer(d.opts.config.interval_ms);
 	// Namespaces are looked for more often than sockets are snapshotted:
@@ -419,10 +354,12 @@ int Daemon::run()
 
 	d.scan_namespaces();
 	d.snapshot();
-	spdlog::info("rcvgovd running: mode {}, {} sockets in {} network namespaces, control "
-		     "socket {}",
-		     d.observer ? "bpf" : "sock_diag", d.table.size(), d.netns_seen,
-		     d.opts.socket_path);
+	const auto gs = d.governor->status();
+	spdlog::info("rcvgovd running: config {}, mode {}, source {}, {} sockets in {} network "
+		     "namespaces, limits max {} low water {}, control socket {}",
+		     d.opts.config.source, gs.mode, d.source->name(), d.table.size(),
+		     d.registry.size(), format_bytes(gs.limits.max),
+		     format_bytes(gs.limits.low_water), d.opts.socket_path);
 
 	for (;;) {
 		epoll_event evs[8];
@@ -443,7 +380,7 @@ int Daemon::run()
 					}
 					spdlog::info("signal {}: detaching and exiting",
 						     strsignal(static_cast<int>(si.ssi_signo)));
-					d.governor->shutdown(d.namespaces);
+					d.governor->shutdown(d.registry);
 					return 0;
 				}
 			} else if (fd == d.netns_timer.get()) {

@@ -1,5 +1,7 @@
-// rcvgovd's core: one thread, one epoll loop over the ring buffer, the
-// snapshot timer, signals and the control socket.
+// rcvgovd's wiring: one thread, one epoll loop over the ring buffer, the
+// snapshot and namespace timers, signals and the control socket. No
+// decision is made here (see docs/architecture.md): sources fill the
+// table, the governor decides and acts, control/ renders.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +15,11 @@ namespace rcvgov {
 struct DaemonOptions {
 	std::string socket_path;
 	std::string config_path;      // reloaded on SIGHUP
-	config::Config config;	      // already loaded and validated
+	bool config_explicit = false; // --config was given: a missing file is an error
+	config::CliOverrides cli;     // applied again on every reload
+	config::Config config;	      // assembled and validated
 	bool force_sock_diag = false; // skip BPF entirely
 	bool allow_fexit = true;
-	bool force_dry_run = false; // --dry-run, wins over the file on reload
 };
 
 class Daemon {

@@ -30,7 +30,7 @@ constexpr size_t kRecvBufferSize = 32768;
 constexpr std::chrono::milliseconds kDestroyTimeout{2000};
 
 // Room for one request: header plus inet_diag_req_v2, never more.
-constexpr size_t kRequestBufferSize = 256;
+using detail::kRequestBufferSize;
 
 // tcpi_snd_wscale/tcpi_rcv_wscale are bit-fields (no offsetof) sharing the
 // byte right after tcpi_options; a tcp_info must reach past that byte.
@@ -59,6 +59,12 @@ Error sys_error(int err, const std::string &what)
 	return Error{err, "sock_diag: " + what + ": " + errno_text(err)};
 }
 
+// The same error with the request it belongs to named after it.
+Error with_what(const Error &e, const std::string &what)
+{
+	return Error{e.errnum, e.message + " (" + what + ")"};
+}
+
 Error bad_message(const std::string &what)
 {
 	return Error{EBADMSG, "inet_diag message: " + what};
@@ -73,6 +79,12 @@ std::string endpoint_text(unsigned family, const std::array<uint8_t, 16> &addr, 
 	return std::string(buf) + ":" + std::to_string(port);
 }
 
+std::string socket_text(const DiagSocket &s)
+{
+	return family_name(s.family) + " " + endpoint_text(s.family, s.saddr, s.sport) + " -> " +
+	       endpoint_text(s.family, s.daddr, s.dport) + " cookie " + std::to_string(s.cookie);
+}
+
 uint32_t next_seq()
 {
 	// Distinct sequence numbers across calls make stale replies easy to drop.
@@ -80,7 +92,7 @@ uint32_t next_seq()
 	return seq.fetch_add(1, std::memory_order_relaxed);
 }
 
-Error open_socket(MnlSocket &out)
+Status open_socket(MnlSocket &out)
 {
 	out.reset(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
 	if (!out)
@@ -90,7 +102,7 @@ Error open_socket(MnlSocket &out)
 	return {};
 }
 
-Error send_request(const MnlSocket &sock, const nlmsghdr *nlh)
+Status send_request(const MnlSocket &sock, const nlmsghdr *nlh)
 {
 	for (;;) {
 		ssize_t n = mnl_socket_sendto(sock.get(), nlh, nlh->nlmsg_len);
@@ -105,39 +117,30 @@ Error send_request(const MnlSocket &sock, const nlmsghdr *nlh)
 	}
 }
 
-// One datagram from the socket, waiting no later than deadline. Returns the
-// byte count, or 0 with err set.
-size_t receive(const MnlSocket &sock, std::vector<uint8_t> &buf, Clock::time_point deadline,
-	       Error &err)
+// One datagram from the socket, waiting no later than deadline: its size.
+Result<size_t> receive(const MnlSocket &sock, std::vector<uint8_t> &buf, Clock::time_point deadline)
 {
 	const int fd = mnl_socket_get_fd(sock.get());
 	for (;;) {
 		auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-		if (left.count() <= 0) {
-			err = Error{ETIMEDOUT,
-				    "sock_diag: timed out waiting for the kernel's reply"};
-			return 0;
-		}
+		if (left.count() <= 0)
+			return Error{ETIMEDOUT,
+				     "sock_diag: timed out waiting for the kernel's reply"};
 		pollfd pfd{fd, POLLIN, 0};
 		int ready = poll(&pfd, 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
-		if (ready < 0 && errno != EINTR) {
-			err = sys_error(errno, "poll");
-			return 0;
-		}
+		if (ready < 0 && errno != EINTR)
+			return sys_error(errno, "poll");
 		if (ready <= 0)
 			continue;
 		ssize_t n = mnl_socket_recvfrom(sock.get(), buf.data(), buf.size());
 		if (n > 0)
 			return static_cast<size_t>(n);
-		if (n == 0) {
-			err = Error{EIO, "sock_diag: recv: empty datagram"};
-			return 0;
-		}
+		if (n == 0)
+			return Error{EIO, "sock_diag: recv: empty datagram"};
 		if (errno == EINTR || errno == EAGAIN)
 			continue;
 		// libmnl reports MSG_TRUNC as ENOSPC.
-		err = sys_error(errno, errno == ENOSPC ? "recv: reply truncated" : "recv");
-		return 0;
+		return sys_error(errno, errno == ENOSPC ? "recv: reply truncated" : "recv");
 	}
 }
 
@@ -194,7 +197,7 @@ void fill_from_msg(const inet_diag_msg &msg, DiagSocket &s)
 	s.rqueue = msg.idiag_rqueue;
 }
 
-Error parse_meminfo(const uint8_t *p, size_t len, DiagSocket &s)
+Status parse_meminfo(const uint8_t *p, size_t len, DiagSocket &s)
 {
 	constexpr size_t need = (SK_MEMINFO_RCVBUF + 1) * sizeof(uint32_t);
 	if (len < need)
@@ -215,9 +218,12 @@ void parse_tcp_info(const uint8_t *p, size_t len, DiagSocket &s)
 		s.rcv_wscale = ti.tcpi_rcv_wscale;
 	if (len >= offsetof(tcp_info, tcpi_rcv_space) + sizeof(ti.tcpi_rcv_space))
 		s.rcv_space = ti.tcpi_rcv_space;
+	// 4.6+; without it the reader position cannot be told (stays 0).
+	if (len >= offsetof(tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		s.bytes_received = ti.tcpi_bytes_received;
 }
 
-Error parse_cgroup_id(const uint8_t *p, size_t len, DiagSocket &s)
+Status parse_cgroup_id(const uint8_t *p, size_t len, DiagSocket &s)
 {
 	if (len < sizeof(uint64_t))
 		return bad_message("INET_DIAG_CGROUP_ID too short: " + std::to_string(len) +
@@ -226,7 +232,7 @@ Error parse_cgroup_id(const uint8_t *p, size_t len, DiagSocket &s)
 	return {};
 }
 
-Error parse_attribute(uint16_t type, const uint8_t *p, size_t len, DiagSocket &s)
+Status parse_attribute(uint16_t type, const uint8_t *p, size_t len, DiagSocket &s)
 {
 	switch (type) {
 	case INET_DIAG_SKMEMINFO: return parse_meminfo(p, len, s);
@@ -238,7 +244,7 @@ Error parse_attribute(uint16_t type, const uint8_t *p, size_t len, DiagSocket &s
 
 // Walks the attributes by hand rather than with mnl_attr_parse(), which
 // stops silently at a malformed attribute; a bad one must fail the message.
-Error parse_attributes(const uint8_t *begin, const uint8_t *end, DiagSocket &s)
+Status parse_attributes(const uint8_t *begin, const uint8_t *end, DiagSocket &s)
 {
 	const uint8_t *p = begin;
 	while (p < end) {
@@ -261,17 +267,17 @@ Error parse_attributes(const uint8_t *begin, const uint8_t *end, DiagSocket &s)
 					   std::to_string(alen) + ") overruns the message by " +
 					   std::to_string(alen - left) + " bytes");
 		const auto *payload = static_cast<const uint8_t *>(mnl_attr_get_payload(attr));
-		if (Error e = parse_attribute(mnl_attr_get_type(attr), payload,
-					      alen - sizeof(nlattr), s);
-		    !e.ok())
-			return e;
+		if (Status st = parse_attribute(mnl_attr_get_type(attr), payload,
+						alen - sizeof(nlattr), s);
+		    !st)
+			return st;
 		// The last attribute may lack its alignment padding.
 		p += std::min(static_cast<size_t>(MNL_ALIGN(alen)), left);
 	}
 	return {};
 }
 
-Error check_header(const nlmsghdr *nlh, size_t len)
+Status check_header(const nlmsghdr *nlh, size_t len)
 {
 	if (nlh == nullptr)
 		return bad_message("null message");
@@ -293,8 +299,28 @@ Error check_header(const nlmsghdr *nlh, size_t len)
 	return {};
 }
 
-Error dump_family(const MnlSocket &sock, uint8_t family, const DumpOptions &opts,
-		  Clock::time_point deadline, std::vector<DiagSocket> &out)
+// Sends one request and hands every datagram of the answer to
+// `on_datagram` until it returns a Status (nullopt: keep reading), or the
+// deadline passes.
+template <class F>
+Status exchange(const MnlSocket &sock, nlmsghdr *nlh, Clock::time_point deadline,
+		const std::string &what, F &&on_datagram)
+{
+	if (Status st = send_request(sock, nlh); !st)
+		return with_what(st.error(), what);
+	const uint32_t portid = mnl_socket_get_portid(sock.get());
+	std::vector<uint8_t> buf(kRecvBufferSize);
+	for (;;) {
+		Result<size_t> n = receive(sock, buf, deadline);
+		if (!n)
+			return with_what(n.error(), what);
+		if (std::optional<Status> done = on_datagram(buf.data(), *n, portid))
+			return *done;
+	}
+}
+
+Status dump_family(const MnlSocket &sock, uint8_t family, const DumpOptions &opts,
+		   Clock::time_point deadline, std::vector<DiagSocket> &out)
 {
 	alignas(nlmsghdr) uint8_t req_buf[kRequestBufferSize] = {};
 	nlmsghdr *nlh = mnl_nlmsg_put_header(req_buf);
@@ -311,24 +337,16 @@ Error dump_family(const MnlSocket &sock, uint8_t family, const DumpOptions &opts
 		req->idiag_ext |= 1u << (INET_DIAG_INFO - 1);
 
 	const std::string what = family_name(family) + " dump";
-	if (Error e = send_request(sock, nlh); !e.ok())
-		return Error{e.errnum, e.message + " (" + what + ")"};
-
-	const uint32_t portid = mnl_socket_get_portid(sock.get());
-	std::vector<uint8_t> buf(kRecvBufferSize);
-	for (;;) {
-		Error err;
-		size_t n = receive(sock, buf, deadline, err);
-		if (!err.ok())
-			return Error{err.errnum, err.message + " (" + what + ")"};
-		auto outcome =
-			detail::process_dump_datagram(buf.data(), n, nlh->nlmsg_seq, portid, out);
-		if (!outcome.error.ok())
-			return Error{outcome.error.errnum,
-				     "sock_diag: " + what + ": " + outcome.error.message};
-		if (outcome.done)
-			return {};
-	}
+	return exchange(sock, nlh, deadline, what,
+			[&](const uint8_t *buf, size_t n, uint32_t portid) -> std::optional<Status> {
+				auto outcome = detail::process_dump_datagram(
+					buf, n, nlh->nlmsg_seq, portid, out);
+				if (!outcome.status)
+					return outcome.status.error().wrap("sock_diag: " + what);
+				if (outcome.done)
+					return Status{};
+				return std::nullopt;
+			});
 }
 
 Error destroy_errno_error(int err, const std::string &what)
@@ -349,11 +367,10 @@ Error destroy_errno_error(int err, const std::string &what)
 	}
 }
 
-void put_destroy_request(nlmsghdr *nlh, const DiagSocket &s)
+// One socket by family + 4-tuple (+ ifindex) and cookie: the request body
+// of both SOCK_DESTROY and the single-socket lookup.
+inet_diag_req_v2 *put_exact_request(nlmsghdr *nlh, const DiagSocket &s)
 {
-	nlh->nlmsg_type = SOCK_DESTROY;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = next_seq();
 	auto *req = static_cast<inet_diag_req_v2 *>(
 		mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
 	req->sdiag_family = static_cast<uint8_t>(s.family);
@@ -367,20 +384,28 @@ void put_destroy_request(nlmsghdr *nlh, const DiagSocket &s)
 	req->id.idiag_if = s.ifindex;
 	req->id.idiag_cookie[0] = static_cast<uint32_t>(s.cookie);
 	req->id.idiag_cookie[1] = static_cast<uint32_t>(s.cookie >> 32);
+	return req;
+}
+
+void put_destroy_request(nlmsghdr *nlh, const DiagSocket &s)
+{
+	nlh->nlmsg_type = SOCK_DESTROY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = next_seq();
+	put_exact_request(nlh, s);
 }
 
 // Waits for the NLMSG_ERROR that acknowledges request seq.
-Error wait_for_ack(const MnlSocket &sock, uint32_t seq, Clock::time_point deadline,
-		   const std::string &what)
+Status wait_for_ack(const MnlSocket &sock, uint32_t seq, Clock::time_point deadline,
+		    const std::string &what)
 {
 	const uint32_t portid = mnl_socket_get_portid(sock.get());
 	std::vector<uint8_t> buf(kRecvBufferSize);
 	for (;;) {
-		Error err;
-		size_t n = receive(sock, buf, deadline, err);
-		if (!err.ok())
-			return Error{err.errnum, err.message + " (" + what + ")"};
-		int left = static_cast<int>(n);
+		Result<size_t> n = receive(sock, buf, deadline);
+		if (!n)
+			return with_what(n.error(), what);
+		int left = static_cast<int>(*n);
 		for (auto *nlh = reinterpret_cast<const nlmsghdr *>(buf.data());
 		     mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (!is_ours(nlh, seq, portid) || nlh->nlmsg_type != NLMSG_ERROR)
@@ -389,38 +414,33 @@ Error wait_for_ack(const MnlSocket &sock, uint32_t seq, Clock::time_point deadli
 			if (!nlmsg_error_code(nlh, code))
 				return Error{EBADMSG,
 					     "sock_diag: " + what + ": truncated NLMSG_ERROR"};
-			return code == 0 ? Error{} : destroy_errno_error(code, what);
+			if (code != 0)
+				return destroy_errno_error(code, what);
+			return {};
 		}
 	}
 }
 
 } // namespace
 
-ParseResult parse_inet_diag(const struct nlmsghdr *nlh, size_t len)
+Result<DiagSocket> parse_inet_diag(const struct nlmsghdr *nlh, size_t len)
 {
-	ParseResult r;
-	if (Error e = check_header(nlh, len); !e.ok()) {
-		r.error = std::move(e);
-		return r;
-	}
+	if (Status st = check_header(nlh, len); !st)
+		return st.error();
 	inet_diag_msg msg;
 	std::memcpy(&msg, mnl_nlmsg_get_payload(nlh), sizeof(msg));
-	if (msg.idiag_family != AF_INET && msg.idiag_family != AF_INET6) {
-		r.error = bad_message("unexpected family " + std::to_string(msg.idiag_family));
-		return r;
-	}
-	fill_from_msg(msg, r.socket);
+	if (msg.idiag_family != AF_INET && msg.idiag_family != AF_INET6)
+		return bad_message("unexpected family " + std::to_string(msg.idiag_family));
+	DiagSocket sock;
+	fill_from_msg(msg, sock);
 
 	const auto *base = reinterpret_cast<const uint8_t *>(nlh);
 	const uint8_t *attrs = base + NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(inet_diag_msg));
 	const uint8_t *end = base + nlh->nlmsg_len;
-	if (attrs < end) {
-		if (Error e = parse_attributes(attrs, end, r.socket); !e.ok()) {
-			r.error = std::move(e);
-			r.socket = {};
-		}
-	}
-	return r;
+	if (attrs < end)
+		if (Status st = parse_attributes(attrs, end, sock); !st)
+			return st.error();
+	return sock;
 }
 
 namespace detail {
@@ -440,76 +460,132 @@ DatagramOutcome process_dump_datagram(const void *buf, size_t len, uint32_t seq,
 		case NLMSG_NOOP: continue;
 		case NLMSG_DONE:
 			if (int err = nlmsg_done_code(nlh); err != 0)
-				o.error = Error{err, "kernel ended the dump with an error: " +
-							     errno_text(err)};
+				o.status = Error{err, "kernel ended the dump with an error: " +
+							      errno_text(err)};
 			o.done = true;
 			return o;
 		case NLMSG_ERROR: {
 			int err = 0;
 			if (!nlmsg_error_code(nlh, err)) {
-				o.error = Error{EBADMSG, "truncated NLMSG_ERROR"};
+				o.status = Error{EBADMSG, "truncated NLMSG_ERROR"};
 				return o;
 			}
 			if (err != 0) {
-				o.error = Error{err, dump_errno_hint(err) + ": " + errno_text(err)};
+				o.status =
+					Error{err, dump_errno_hint(err) + ": " + errno_text(err)};
 				return o;
 			}
 			continue; // a plain ACK carries no data
 		}
 		case NLMSG_OVERRUN:
-			o.error = Error{EOVERFLOW, "kernel reported NLMSG_OVERRUN, data lost"};
+			o.status = Error{EOVERFLOW, "kernel reported NLMSG_OVERRUN, data lost"};
 			return o;
 		case SOCK_DIAG_BY_FAMILY: {
-			ParseResult r = parse_inet_diag(nlh, static_cast<size_t>(left));
-			if (!r.ok()) {
-				o.error = std::move(r.error);
+			Result<DiagSocket> r = parse_inet_diag(nlh, static_cast<size_t>(left));
+			if (!r) {
+				o.status = r.error();
 				return o;
 			}
-			out.push_back(r.socket);
+			out.push_back(*r);
 			continue;
 		}
 		default: continue; // message types this code does not know
 		}
 	}
 	if (left > 0)
-		o.error = Error{EBADMSG, std::to_string(left) +
-						 " bytes at the end of a datagram are not a whole "
-						 "netlink message"};
+		o.status = Error{EBADMSG, std::to_string(left) +
+						  " bytes at the end of a datagram are not a whole "
+						  "netlink message"};
 	return o;
+}
+
+void put_lookup_request(nlmsghdr *nlh, const DiagSocket &s, uint32_t seq)
+{
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST; // exactly one socket: no NLM_F_DUMP
+	nlh->nlmsg_seq = seq;
+	inet_diag_req_v2 *req = put_exact_request(nlh, s);
+	req->idiag_ext = 1u << (INET_DIAG_SKMEMINFO - 1) | 1u << (INET_DIAG_INFO - 1);
+}
+
+std::optional<Result<DiagSocket>> process_lookup_datagram(const void *buf, size_t len, uint32_t seq,
+							  uint32_t portid)
+{
+	int left = static_cast<int>(std::min<size_t>(len, INT32_MAX));
+	const auto *nlh = static_cast<const nlmsghdr *>(buf);
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (!is_ours(nlh, seq, portid))
+			continue;
+		if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+			return parse_inet_diag(nlh, static_cast<size_t>(left));
+		if (nlh->nlmsg_type != NLMSG_ERROR)
+			continue;
+		int err = 0;
+		if (!nlmsg_error_code(nlh, err))
+			return Result<DiagSocket>(Error{EBADMSG, "truncated NLMSG_ERROR"});
+		if (err == 0)
+			continue; // an ACK; the socket comes in its own message
+		if (err == ENOENT)
+			return Result<DiagSocket>(Error::sys(
+				err, "no socket with this 4-tuple and cookie (closed, or the "
+				     "4-tuple now belongs to another socket)"));
+		return Result<DiagSocket>(Error::sys(err, "kernel refused the lookup"));
+	}
+	return std::nullopt;
 }
 
 } // namespace detail
 
-DumpResult dump_tcp(const DumpOptions &opts)
+Result<std::vector<DiagSocket>> dump_tcp(const DumpOptions &opts)
 {
-	DumpResult r;
 	const auto deadline = Clock::now() + opts.timeout;
 	MnlSocket sock;
-	if (Error e = open_socket(sock); !e.ok()) {
-		r.error = std::move(e);
-		return r;
-	}
+	if (Status st = open_socket(sock); !st)
+		return st.error();
 	std::vector<uint8_t> families;
 	if (opts.ipv4)
 		families.push_back(AF_INET);
 	if (opts.ipv6)
 		families.push_back(AF_INET6);
-	for (uint8_t family : families) {
-		if (Error e = dump_family(sock, family, opts, deadline, r.sockets); !e.ok()) {
-			r.sockets.clear();
-			r.error = std::move(e);
-			return r;
-		}
-	}
-	return r;
+	std::vector<DiagSocket> out;
+	for (uint8_t family : families)
+		if (Status st = dump_family(sock, family, opts, deadline, out); !st)
+			return st.error();
+	return out;
 }
 
-Error destroy(const DiagSocket &s)
+Result<DiagSocket> lookup(const DiagSocket &s)
 {
-	const std::string what = "SOCK_DESTROY " + family_name(s.family) + " " +
-				 endpoint_text(s.family, s.saddr, s.sport) + " -> " +
-				 endpoint_text(s.family, s.daddr, s.dport) + " cookie " +
-				 std::to_string(s.cookie);
+	const std::string what = "lookup " + socket_text(s);
+	if (s.family != AF_INET && s.family != AF_INET6)
+		return Error{EAFNOSUPPORT, "sock_diag: " + what + ": not an inet socket"};
+	const auto deadline = Clock::now() + kDestroyTimeout;
+	MnlSocket sock;
+	if (Status st = open_socket(sock); !st)
+		return st.error();
+	alignas(nlmsghdr) uint8_t req_buf[kRequestBufferSize] = {};
+	nlmsghdr *nlh = mnl_nlmsg_put_header(req_buf);
+	detail::put_lookup_request(nlh, s, next_seq());
+	std::optional<DiagSocket> found;
+	Status st = exchange(
+		sock, nlh, deadline, what,
+		[&](const uint8_t *buf, size_t n, uint32_t portid) -> std::optional<Status> {
+			auto r = detail::process_lookup_datagram(buf, n, nlh->nlmsg_seq, portid);
+			if (!r)
+				return std::nullopt;
+			if (!*r)
+				return r->error().wrap("sock_diag: " + what);
+			found = std::move(**r);
+			return Status{};
+		});
+	if (!st)
+		return st.error();
+	return std::move(*found);
+}
+
+Status destroy(const DiagSocket &s)
+{
+	const std::string what = "SOCK_DESTROY " + socket_text(s);
 	if (s.family != AF_INET && s.family != AF_INET6)
 		return Error{EAFNOSUPPORT, "sock_diag: " + what + ": not an inet socket"};
 	// All-ones is INET_DIAG_NOCOOKIE: the kernel would then kill whatever
@@ -519,14 +595,14 @@ Error destroy(const DiagSocket &s)
 
 	const auto deadline = Clock::now() + kDestroyTimeout;
 	MnlSocket sock;
-	if (Error e = open_socket(sock); !e.ok())
-		return e;
+	if (Status st = open_socket(sock); !st)
+		return st;
 
 	alignas(nlmsghdr) uint8_t req_buf[kRequestBufferSize] = {};
 	nlmsghdr *nlh = mnl_nlmsg_put_header(req_buf);
 	put_destroy_request(nlh, s);
-	if (Error e = send_request(sock, nlh); !e.ok())
-		return Error{e.errnum, e.message + " (" + what + ")"};
+	if (Status st = send_request(sock, nlh); !st)
+		return with_what(st.error(), what);
 	return wait_for_ack(sock, nlh->nlmsg_seq, deadline, what);
 }
 

@@ -12,15 +12,19 @@
 // to the network namespace it was created in, and the daemon switches
 // namespaces (setns) between polls. So every call works on the calling
 // thread's current namespace. Nothing here throws except std::bad_alloc;
-// failures come back as values whose message says what failed.
+// failures come back as rcvgov::Error values (common/error.h) whose message
+// says what failed.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "common/error.h"
 
 struct nlmsghdr;
 
@@ -63,16 +67,13 @@ struct DiagSocket {
 	// From tcp_info; 0 when not requested or when the kernel's copy is too short.
 	uint8_t rcv_wscale = 0;
 	uint32_t rcv_space = 0;
+	// tcpi_bytes_received: bytes the socket has received in sequence. The
+	// reader's position is bytes_received - rqueue (copied_seq - ISN - 1).
+	uint64_t bytes_received = 0;
+
+	uint64_t reader_position() const { return bytes_received - rqueue; }
 
 	bool operator==(const DiagSocket &) const = default;
-};
-
-// Failure as a value. errnum is the errno behind it when there is one.
-struct Error {
-	int errnum = 0;
-	std::string message; // empty on success
-
-	bool ok() const { return message.empty(); }
 };
 
 struct DumpOptions {
@@ -84,27 +85,20 @@ struct DumpOptions {
 	std::chrono::milliseconds timeout{2000};
 };
 
-// Either all sockets of the dump, or an error and no sockets.
-struct DumpResult {
-	std::vector<DiagSocket> sockets;
-	Error error;
-
-	bool ok() const { return error.ok(); }
-};
-
-struct ParseResult {
-	DiagSocket socket;
-	Error error;
-
-	bool ok() const { return error.ok(); }
-};
-
 // One dump of the TCP sockets of the calling thread's network namespace.
-[[nodiscard]] DumpResult dump_tcp(const DumpOptions &opts = {});
+// Either all sockets of the dump, or an error.
+[[nodiscard]] Result<std::vector<DiagSocket>> dump_tcp(const DumpOptions &opts = {});
+
+// The current state of exactly one socket: a SOCK_DIAG_BY_FAMILY request
+// (no NLM_F_DUMP) for its family + 4-tuple (+ ifindex) and cookie, with
+// INET_DIAG_INFO and INET_DIAG_SKMEMINFO. ENOENT when it is gone (or the
+// 4-tuple now belongs to another socket). Used to re-check the reader's
+// progress right before destroy().
+[[nodiscard]] Result<DiagSocket> lookup(const DiagSocket &sock);
 
 // Parses one SOCK_DIAG_BY_FAMILY message; len is how many bytes are readable
 // at nlh (at least nlh->nlmsg_len). No kernel needed.
-[[nodiscard]] ParseResult parse_inet_diag(const struct nlmsghdr *nlh, size_t len);
+[[nodiscard]] Result<DiagSocket> parse_inet_diag(const struct nlmsghdr *nlh, size_t len);
 
 // SOCK_DESTROY for one socket, found by family + 4-tuple (+ ifindex) and
 // checked against its cookie so a reused 4-tuple is never hit (the kernel
@@ -112,7 +106,7 @@ struct ParseResult {
 // "no cookie" value is refused with EINVAL). Needs CAP_NET_ADMIN and
 // CONFIG_INET_DIAG_DESTROY (else EOPNOTSUPP, and the message says so). The
 // owner then reads what was queued, then ECONNABORTED; the peer gets a RST.
-[[nodiscard]] Error destroy(const DiagSocket &sock);
+[[nodiscard]] Status destroy(const DiagSocket &sock);
 
 namespace detail {
 
@@ -120,11 +114,20 @@ namespace detail {
 // NLMSG_DONE/NLMSG_ERROR/foreign-message handling is testable without a kernel.
 struct DatagramOutcome {
 	bool done = false; // NLMSG_DONE seen: the dump is complete
-	Error error;
+	Status status;
 };
 
 DatagramOutcome process_dump_datagram(const void *buf, size_t len, uint32_t seq, uint32_t portid,
 				      std::vector<DiagSocket> &out);
+
+// The request lookup() sends, built into nlh (room for kRequestBufferSize).
+inline constexpr size_t kRequestBufferSize = 256;
+void put_lookup_request(nlmsghdr *nlh, const DiagSocket &sock, uint32_t seq);
+
+// What one received datagram says about lookup request seq: nothing yet
+// (std::nullopt: keep reading), the socket, or the kernel's error.
+std::optional<Result<DiagSocket>> process_lookup_datagram(const void *buf, size_t len, uint32_t seq,
+							  uint32_t portid);
 
 } // namespace detail
 

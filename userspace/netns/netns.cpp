@@ -1,15 +1,14 @@
+// The real kernel side of netns/: setns(), SO_NETNS_COOKIE, the namespace
+// files under /proc and /run/netns.
 #include "netns/netns.h"
 
 #include <cerrno>
 #include <cstdlib>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <set>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <utility>
 
 #include "common/errno_text.h"
 
@@ -17,98 +16,89 @@ namespace rcvgov::netns {
 
 namespace {
 
-void add(const std::string &path, std::set<std::pair<uint64_t, uint64_t>> &seen,
-	 std::vector<Namespace> &out)
-{
-	struct stat st;
-	if (stat(path.c_str(), &st) != 0)
-		return;
-	auto key =
-		std::make_pair(static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
-	if (seen.count(key))
-		return;
-	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return; // the process exited meanwhile
-	seen.insert(key);
-	out.push_back(Namespace{key.first, key.second, path, UniqueFd(fd)});
-}
+constexpr const char *thread_self = "/proc/thread-self/ns/net";
 
-void scan_dir(const char *dir, const std::function<void(const char *)> &fn)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	while (dirent *e = readdir(d)) {
-		if (e->d_name[0] == '.')
-			continue;
-		fn(e->d_name);
+class SystemOps final : public NamespaceOps {
+public:
+	Result<Id> stat(const std::string &path) override
+	{
+		struct stat st;
+		if (::stat(path.c_str(), &st) != 0)
+			return Error::sys(errno, "stat " + path);
+		return Id{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
 	}
-	closedir(d);
-}
+
+	Result<Opened> open(const std::string &path) override
+	{
+		UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+		if (!fd)
+			return Error::sys(errno, "open " + path);
+		struct stat st;
+		if (fstat(fd.get(), &st) != 0)
+			return Error::sys(errno, "fstat " + path);
+		return Opened{std::move(fd), Id{static_cast<uint64_t>(st.st_dev),
+						static_cast<uint64_t>(st.st_ino)}};
+	}
+
+	Result<uint64_t> cookie_of(const Namespace &ns) override
+	{
+		return run_in(ns, [] { return current_cookie(); });
+	}
+};
 
 } // namespace
 
-uint64_t current_cookie()
+std::unique_ptr<NamespaceOps> system_ops()
+{
+	return std::make_unique<SystemOps>();
+}
+
+Result<uint64_t> current_cookie()
 {
 	UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	if (!fd)
+		fd.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+	if (!fd)
+		return Error::sys(errno, "socket");
 	uint64_t cookie = 0;
 	socklen_t len = sizeof(cookie);
-	if (!fd || getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
-		return 0;
+	if (getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+		return Error::sys(errno, "getsockopt(SO_NETNS_COOKIE) (needs Linux 5.14+)");
 	return cookie;
 }
 
-std::vector<Namespace> enumerate()
+namespace detail {
+
+Entered::~Entered()
 {
-	std::vector<Namespace> out;
-	std::set<std::pair<uint64_t, uint64_t>> seen;
-	// Our own namespace first: it is where the daemon runs.
-	add("/proc/self/ns/net", seen, out);
-	scan_dir("/run/netns",
-		 [&](const char *n) { add(std::string("/run/netns/") + n, seen, out); });
-	scan_dir("/proc", [&](const char *n) {
-		if (n[0] < '0' || n[0] > '9')
-			return;
-		add(std::string("/proc/") + n + "/ns/net", seen, out);
-	});
-	return out;
+	if (!back_)
+		return;
+	if (setns(back_.get(), CLONE_NEWNET) != 0) {
+		spdlog::critical("cannot return to the daemon's network namespace: {}",
+				 errno_text(errno));
+		std::abort();
+	}
 }
 
-bool run_in(const Namespace &ns, const std::function<void()> &fn, std::string &err)
+Result<Entered> enter(const Namespace &ns)
 {
 	// Our own namespace needs no setns() (which would need CAP_SYS_ADMIN
 	// even to "enter" the namespace we are already in).
 	struct stat own;
-	if (stat("/proc/thread-self/ns/net", &own) == 0 &&
-	    static_cast<uint64_t>(own.st_dev) == ns.dev &&
-	    static_cast<uint64_t>(own.st_ino) == ns.ino) {
-		fn();
-		return true;
-	}
-	UniqueFd self(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-	if (!self) {
-		err = "open /proc/thread-self/ns/net: " + errno_text(errno);
-		return false;
-	}
-	if (setns(ns.fd.get(), CLONE_NEWNET) != 0) {
-		err = "setns " + ns.origin + ": " + errno_text(errno);
-		return false;
-	}
-	struct Back {
-		int fd;
-		~Back()
-		{
-			if (setns(fd, CLONE_NEWNET) != 0) {
-				spdlog::critical(
-					"cannot return to the daemon's network namespace: {}",
-					errno_text(errno));
-				std::abort();
-			}
-		}
-	} back{self.get()};
-	fn();
-	return true;
+	if (::stat(thread_self, &own) == 0 && static_cast<uint64_t>(own.st_dev) == ns.dev &&
+	    static_cast<uint64_t>(own.st_ino) == ns.ino)
+		return Entered();
+	UniqueFd self(::open(thread_self, O_RDONLY | O_CLOEXEC));
+	if (!self)
+		return Error::sys(errno, std::string("open ") + thread_self);
+	if (!ns.fd)
+		return Error::msg("netns " + ns.origin + " is not held open", EBADF);
+	if (setns(ns.fd.get(), CLONE_NEWNET) != 0)
+		return Error::sys(errno, "setns " + ns.origin + " (netns cookie " +
+						 std::to_string(ns.cookie) + ")");
+	return Entered(std::move(self));
 }
+
+} // namespace detail
 
 } // namespace rcvgov::netns

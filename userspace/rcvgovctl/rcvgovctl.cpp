@@ -1,64 +1,69 @@
 // rcvgovctl: asks rcvgovd over its control socket and prints the answer.
+// Its subcommands, their help and the event types come from the protocol's
+// tables (control/protocol.h), the same the daemon dispatches with.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "cli/render.h"
 #include "control/control.h"
+#include "control/protocol.h"
+
+namespace ctl = rcvgov::control;
 
 int main(int argc, char **argv)
 {
-	std::string socket = rcvgov::control::default_socket_path;
+	std::string socket = ctl::default_socket_path;
 	bool json = false;
 	size_t limit = 20;
+	std::string type;
+
+	std::string types_help = "only this type:";
+	for (const auto &t : ctl::event_types)
+		types_help += "\n  " + std::string(rcvgov::event_type_name(t.type)) + ": " +
+			      std::string(t.help);
 
 	CLI::App app{"rcvgovctl: inspect the rcvgov daemon"};
 	app.require_subcommand(1);
+	app.fallthrough(); // --socket after the subcommand too
 	app.add_option("--socket", socket, "rcvgovd control socket")->capture_default_str();
-	auto *status = app.add_subcommand("status", "attach paths and event/loss counters");
-	auto *sockets = app.add_subcommand("sockets", "top sockets by receive memory");
-	auto *events = app.add_subcommand("events", "the most recent kernel events");
-	auto *resources = app.add_subcommand(
-		"resources", "every scope's limit, usage and usage %, closest to its limit first");
-	for (auto *sub : {status, sockets, events, resources})
+	std::map<CLI::App *, ctl::Command> subs;
+	for (const auto &c : ctl::commands) {
+		auto *sub = app.add_subcommand(std::string(c.name), std::string(c.help));
 		sub->add_flag("--json", json, "print JSON instead of a table");
-	sockets->add_option("-n,--limit", limit, "how many sockets (0: all)")
-		->capture_default_str();
-	events->add_option("-n,--limit", limit, "how many events (0: all)")->capture_default_str();
-	std::string type;
-	events->add_option("--type", type, "only this type")
-		->check(CLI::IsMember({"inflation", "overshoot", "established", "closed"}));
+		if (c.takes_limit)
+			sub->add_option("-n,--limit", limit, "how many rows (0: all)")
+				->capture_default_str();
+		if (c.command == ctl::Command::Events)
+			sub->add_option("--type", type, types_help)
+				->check(CLI::IsMember(ctl::event_type_name_list()));
+		subs[sub] = c.command;
+	}
 	CLI11_PARSE(app, argc, argv);
 
-	try {
-		nlohmann::json req;
-		if (*status) {
-			req = {{"cmd", "status"}};
-		} else if (*sockets) {
-			req = {{"cmd", "sockets"}};
-		} else if (*resources) {
-			req = {{"cmd", "resources"}};
-		} else {
-			req = {{"cmd", "events"}};
-			if (!type.empty())
-				req["type"] = type;
-		}
-		if ((*sockets || *events) && limit)
-			req["limit"] = limit;
-		nlohmann::json data = rcvgov::control::call(socket, req);
-		if (json)
-			std::cout << data.dump(2) << "\n";
-		else if (*status)
-			std::cout << rcvgov::cli::render_status(data);
-		else if (*sockets)
-			std::cout << rcvgov::cli::render_sockets(data);
-		else if (*resources)
-			std::cout << rcvgov::cli::render_resources(data);
-		else
-			std::cout << rcvgov::cli::render_events(data);
-		return 0;
-	} catch (const std::exception &e) {
-		std::cerr << "rcvgovctl: " << e.what() << "\n";
+	ctl::Command cmd = ctl::Command::Status;
+	for (const auto &[sub, c] : subs)
+		if (sub->parsed())
+			cmd = c;
+	std::optional<rcvgov::EventType> event_type;
+	if (!type.empty())
+		event_type = *ctl::parse_event_type(type); // checked by CLI11 above
+
+	auto data = ctl::call(socket, ctl::make_request(cmd, limit, event_type));
+	if (!data) {
+		std::cerr << "rcvgovctl: " << data.error().message << "\n";
 		return 1;
 	}
+	if (json) {
+		std::cout << data->dump(2) << "\n";
+		return 0;
+	}
+	switch (cmd) {
+	case ctl::Command::Status: std::cout << rcvgov::cli::render_status(*data); break;
+	case ctl::Command::Sockets: std::cout << rcvgov::cli::render_sockets(*data); break;
+	case ctl::Command::Events: std::cout << rcvgov::cli::render_events(*data); break;
+	case ctl::Command::Resources: std::cout << rcvgov::cli::render_resources(*data); break;
+	}
+	return 0;
 }

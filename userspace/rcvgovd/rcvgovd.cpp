@@ -1,5 +1,6 @@
 // rcvgovd: the rcvgov daemon. Runs in the foreground; logs to stderr.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -12,29 +13,51 @@
 
 namespace {
 
-void print_limits(const rcvgov::config::Config &c, const rcvgov::tracker::Limits &l,
+void print_config(const rcvgov::config::Config &c, const rcvgov::tracker::Limits &l,
 		  const rcvgov::config::Machine &m)
 {
 	using rcvgov::format_bytes;
-	std::cout << "configuration: " << c.source << " (valid)\n"
-		  << "machine: RAM " << format_bytes(m.ram_bytes) << ", tcp_mem " << m.tcp_mem.min
+	auto min_stall_ms = std::chrono::duration_cast<std::chrono::milliseconds>(l.min_stall);
+	std::cout << "configuration: " << c.source << " (valid)\n";
+	for (const auto &w : c.warnings)
+		std::cout << "warning: " << w << "\n";
+	std::cout << "machine: RAM " << format_bytes(m.ram_bytes) << ", tcp_mem " << m.tcp_mem.min
 		  << " " << m.tcp_mem.pressure << " " << m.tcp_mem.max << " pages of "
 		  << m.page_size << " B\n"
+		  << "daemon: interval_ms=" << c.interval_ms << " netns_scan_ms=" << c.netns_scan_ms
+		  << " events_per_sec=" << c.events_per_sec << "\n"
 		  << "effective limits:\n"
-		  << "  system max        " << format_bytes(l.max) << " (" << l.max << ")\n"
+		  << "  system max        " << format_bytes(l.max) << " (" << l.max << ")"
+		  << (c.force_below_floor ? " (force_below_floor)" : "") << "\n"
+		  << "  floor             " << format_bytes(rcvgov::config::memory_floor(m))
+		  << " (max(16 MiB, RAM/256))\n"
 		  << "  system low water  " << format_bytes(l.low_water) << " (" << l.low_water
 		  << ")\n"
 		  << "  per service       " << format_bytes(l.per_service) << "\n"
 		  << "  per peer          " << format_bytes(l.per_peer) << "\n"
 		  << "  per socket        min(" << l.per_socket_entitlement_percent
-		  << "% of the autotuned rcvbuf, " << format_bytes(l.per_socket) << ")\n";
+		  << "% of the autotuned rcvbuf, " << format_bytes(l.per_socket) << ")\n"
+		  << "  min stall         " << min_stall_ms.count()
+		  << " ms (a reader stalled this long may be reclaimed)\n";
 	for (const auto &o : l.overrides)
 		std::cout << "  override " << o.scope << " " << o.key << " = "
 			  << format_bytes(o.limit) << "\n";
 	std::cout << "ladder: shrink_window=" << c.ladder.shrink_window
-		  << " clamp=" << c.ladder.clamp << " reclaim=" << c.ladder.reclaim
-		  << " reclaim_pause_ms=" << c.ladder.reclaim_pause_ms << "\n"
+		  << " clamp=" << c.ladder.clamp << " reclaim=" << c.ladder.reclaim << "\n"
+		  << "safety: destroy_per_round=" << c.safety.destroy_per_round
+		  << " destroy_per_minute=" << c.safety.destroy_per_minute
+		  << " breaker=" << c.safety.breaker
+		  << " reclaim_pause_ms=" << c.safety.reclaim_pause_ms << "\n"
+		  << "allowlist: " << c.allow.cidrs.size() << " cidrs, " << c.allow.cgroups.size()
+		  << " cgroup subtrees, " << c.allow.ports.size() << " ports\n"
 		  << "dry_run=" << c.dry_run << " keep_on_exit=" << c.keep_on_exit << "\n";
+}
+
+void print_errors(const rcvgov::config::Errors &errs)
+{
+	for (const auto &e : errs)
+		std::cerr << "rcvgovd: " << e.text() << "\n";
+	std::cerr << "rcvgovd: " << errs.size() << " error(s) in the configuration\n";
 }
 
 } // namespace
@@ -46,22 +69,26 @@ int main(int argc, char **argv)
 	opts.config_path = rcvgov::config::default_path;
 	std::string level = "info";
 	bool no_fexit = false, check_config = false;
-	std::optional<uint32_t> interval, events_per_sec;
 
 	CLI::App app{"rcvgovd: TCP receive-buffer governor daemon"};
-	app.add_option("--config", opts.config_path,
-		       "configuration file (embedded defaults when it does not exist)")
-		->capture_default_str();
+	auto *config_opt =
+		app.add_option("--config", opts.config_path,
+			       "configuration file (the default path may be absent: embedded "
+			       "defaults; a path given here must exist)")
+			->capture_default_str();
 	app.add_flag("--check-config", check_config,
 		     "validate the configuration, print the effective limits, exit");
-	app.add_flag("--dry-run", opts.force_dry_run,
-		     "log what would be done, change nothing in the kernel");
+	app.add_flag("--dry-run", opts.cli.dry_run,
+		     "log what would be done, change nothing in the kernel (wins over the file, "
+		     "also at reload)");
 	app.add_option("--socket", opts.socket_path, "control socket path")->capture_default_str();
-	app.add_option("--interval", interval,
-		       "full socket snapshot interval in milliseconds (overrides the file)")
+	app.add_option("--interval", opts.cli.interval_ms,
+		       "full socket snapshot interval in milliseconds (overrides the file, also "
+		       "at reload)")
 		->check(CLI::Range(50u, 3600000u));
-	app.add_option("--events-per-sec", events_per_sec,
-		       "ring buffer events allowed per socket per second (overrides the file)")
+	app.add_option("--events-per-sec", opts.cli.events_per_sec,
+		       "ring buffer events allowed per socket per second (overrides the file; "
+		       "fixed at BPF load)")
 		->check(CLI::Range(1u, 100000u));
 	app.add_flag("--sock-diag", opts.force_sock_diag,
 		     "do not load BPF; poll NETLINK_SOCK_DIAG instead");
@@ -71,37 +98,32 @@ int main(int argc, char **argv)
 		->capture_default_str();
 	CLI11_PARSE(app, argc, argv);
 	opts.allow_fexit = !no_fexit;
+	opts.config_explicit = config_opt->count() > 0;
 
 	auto logger = spdlog::stderr_color_mt("rcvgovd");
 	spdlog::set_default_logger(logger);
 	spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 	spdlog::set_level(spdlog::level::from_str(level));
 
-	auto loaded = rcvgov::config::load(opts.config_path);
-	if (auto *errs = std::get_if<std::vector<rcvgov::config::Error>>(&loaded)) {
-		for (const auto &e : *errs)
-			std::cerr << "rcvgovd: " << e.text() << "\n";
-		std::cerr << "rcvgovd: " << errs->size() << " error(s) in the configuration\n";
+	// The same assembly as every SIGHUP reload: file, then command line.
+	auto assembled = rcvgov::config::assemble(opts.config_path, opts.cli, opts.config_explicit);
+	if (!assembled) {
+		print_errors(assembled.errors());
 		return 1;
 	}
-	opts.config = std::get<rcvgov::config::Config>(std::move(loaded));
-	if (opts.force_dry_run)
-		opts.config.dry_run = true;
-	if (interval)
-		opts.config.interval_ms = *interval;
-	if (events_per_sec)
-		opts.config.events_per_sec = *events_per_sec;
+	opts.config = std::move(assembled).value();
 	auto machine = rcvgov::config::read_machine();
 	auto limits = rcvgov::config::effective_limits(opts.config, machine);
-	if (auto *errs = std::get_if<std::vector<rcvgov::config::Error>>(&limits)) {
-		for (const auto &e : *errs)
-			std::cerr << "rcvgovd: " << e.text() << "\n";
+	if (!limits) {
+		print_errors(limits.errors());
 		return 1;
 	}
 	if (check_config) {
-		print_limits(opts.config, std::get<rcvgov::tracker::Limits>(limits), machine);
+		print_config(opts.config, limits.value(), machine);
 		return 0;
 	}
+	for (const auto &w : opts.config.warnings)
+		spdlog::warn("{}", w);
 
 	try {
 		rcvgov::Daemon daemon(std::move(opts));

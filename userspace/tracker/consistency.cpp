@@ -1,5 +1,6 @@
 #include "tracker/consistency.h"
 
+#include <array>
 #include <unordered_set>
 
 namespace rcvgov::tracker {
@@ -158,7 +159,7 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 			prev = i;
 			for (uint32_t x = a; x != T::kNone; x = acc[x].parent) {
 				usage[x] += p.usage;
-				if (p.has(T::kPendingReclaim))
+				if (p.in(T::kPendingBytes))
 					pending[x] += p.usage;
 				++count[x];
 			}
@@ -167,17 +168,18 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 	std::unordered_set<uint64_t> over_refs, pending_refs;
 	for (const auto &r : t.sockets_over_)
 		over_refs.insert(ref_key(r.index, r.generation));
-	if (t.pending_head_ > t.pending_reclaims_.size())
-		err("pending list head beyond its end");
-	for (size_t k = t.pending_head_; k < t.pending_reclaims_.size(); ++k) {
-		const auto &r = t.pending_reclaims_[k];
+	if (t.deadline_head_ > t.deadlines_.size())
+		err("deadline list head beyond its end");
+	for (size_t k = t.deadline_head_; k < t.deadlines_.size(); ++k) {
+		const auto &r = t.deadlines_[k];
 		if (r.index < np && par[r.index].has(T::kLive) &&
 		    par[r.index].generation() == r.generation &&
 		    parc[r.index].pending_until == r.deadline)
 			pending_refs.insert(ref_key(r.index, r.generation));
-		if (k > t.pending_head_ && r.deadline < t.pending_reclaims_[k - 1].deadline)
-			err("pending list out of deadline order at " + std::to_string(k));
+		if (k > t.deadline_head_ && r.deadline < t.deadlines_[k - 1].deadline)
+			err("deadline list out of order at " + std::to_string(k));
 	}
+	std::array<size_t, kEnforceStates> states{};
 	for (uint32_t i = 0; i < np; ++i) {
 		const auto &p = par[i];
 		auto who = [&] {
@@ -185,11 +187,13 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 			       std::to_string(p.cookie) + ")";
 		};
 		if (!p.has(T::kLive)) {
-			if ((p.gen_flags & 0xff & ~uint32_t(T::kRetired)) != 0)
+			if ((p.gen_flags & ((1u << T::kGenShift) - 1)) != 0)
 				err("free participant slot " + std::to_string(i) +
-				    " has flags set");
+				    " has flags or a state set");
 			continue;
 		}
+		const EnforceState st = p.state();
+		++states[size_t(st)];
 		++live_participants;
 		if (!listed[i])
 			err(who() + ": live but in no account's list");
@@ -200,17 +204,34 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 			err(who() + ": not found by its cookie");
 		if (p.has(T::kSocketOverride) != bool(t.socket_overrides_.count(p.cookie)))
 			err(who() + ": socket override mark is wrong");
-		if (p.has(T::kPendingClamp) && p.has(T::kPendingReclaim))
-			err(who() + ": pending clamp and reclaim at once");
 		const uint64_t key = ref_key(i, p.generation());
-		if (!p.has(T::kAllowlisted) && p.usage > t.socket_limit(p) &&
-		    !p.has(T::kInOverList))
-			err(who() + ": over its socket limit but not on the work list");
+		if (t.needs_socket_check(p) && !p.has(T::kInOverList))
+			err(who() + (p.usage > t.socket_limit(p)
+					     ? ": over its socket limit but not on the work list"
+					     : ": inflated but not on the work list"));
 		if (p.has(T::kInOverList) && !over_refs.count(key))
 			err(who() + ": marked on the socket work list but absent from it");
-		if (p.has(T::kPendingReclaim) && !pending_refs.count(key))
-			err(who() + ": pending reclaim but absent from the pending list");
+		if (p.in(T::kTimed) && !pending_refs.count(key))
+			err(who() + ": " + std::string(to_string(st)) +
+			    " but its deadline is not on the deadline list");
+		if (!p.in(T::kTimed) && parc[i].pending_until != 0)
+			err(who() + ": " + std::string(to_string(st)) + " with a deadline");
+		// A clamp of ours is held from settle(Clamp, Done) until the
+		// socket goes: Clamped, or a later reclaim's states.
+		constexpr uint32_t with_clamp =
+			state_bit(EnforceState::Clamped) | state_bit(EnforceState::PendingReclaim) |
+			state_bit(EnforceState::Destroyed) | state_bit(EnforceState::Failed) |
+			state_bit(EnforceState::WouldReclaim);
+		if (p.has(T::kClampHeld) && !p.in(with_clamp))
+			err(who() + ": holds a clamp in state " + std::string(to_string(st)));
+		if (!p.has(T::kClampHeld) && st == EnforceState::Clamped)
+			err(who() + ": clamped without a clamp held");
 	}
+	for (size_t s = 0; s < kEnforceStates; ++s)
+		if (states[s] != t.state_counts_[s])
+			err("state " + std::string(to_string(EnforceState(s))) + ": counts " +
+			    std::to_string(t.state_counts_[s]) + " participants, has " +
+			    std::to_string(states[s]));
 	if (live_participants != t.live_participants_)
 		err("live participant count " + std::to_string(t.live_participants_) +
 		    ", counted " + std::to_string(live_participants));
@@ -229,7 +250,7 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 		std::vector<uint8_t> seen(np, 0);
 		uint32_t last = T::kNone;
 		for (uint32_t i = t.free_head_; i != T::kNone; i = parc[i].next) {
-			if (i >= np || par[i].has(T::kLive) || par[i].has(T::kRetired) || seen[i]) {
+			if (i >= np || par[i].has(T::kLive) || t.retired(i) || seen[i]) {
 				err("participant free list broken at " + std::to_string(i));
 				break;
 			}
@@ -240,7 +261,7 @@ std::vector<std::string> ConsistencyChecker::check(const Tracker &t)
 		if (last != t.free_tail_)
 			err("participant free list tail is wrong");
 		for (uint32_t i = 0; i < np; ++i)
-			retired += par[i].has(T::kRetired);
+			retired += t.retired(i);
 		if (free_count + retired + live_participants != np)
 			err("participant free list holds " + std::to_string(free_count) + " of " +
 			    std::to_string(np - live_participants - retired) + " free slots");

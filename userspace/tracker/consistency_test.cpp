@@ -23,10 +23,18 @@ struct TrackerTestAccess {
 	{
 		t.accounts_cold_[a.index].first_child = a.index;
 	}
+	static constexpr uint32_t kGenerationLimit = Tracker::kGenerationLimit;
 	static void set_generation(Tracker &t, ParticipantId p, uint32_t gen)
 	{
 		auto &s = t.participants_[p.index];
-		s.gen_flags = gen << 8 | (s.gen_flags & 0xff);
+		const uint32_t low = (1u << Tracker::kGenShift) - 1;
+		s.gen_flags = gen << Tracker::kGenShift | (s.gen_flags & low);
+	}
+	static void set_state_behind(Tracker &t, ParticipantId p, EnforceState st)
+	{
+		auto &s = t.participants_[p.index];
+		s.gen_flags =
+			(s.gen_flags & ~Tracker::kStateMask) | uint32_t(st) << Tracker::kStateShift;
 	}
 	static void forget_over(Tracker &t, ParticipantId p)
 	{
@@ -98,12 +106,29 @@ TEST_F(TrackerConsistency, ReportsAMissingWorkListEntry)
 	EXPECT_THAT(report(), HasSubstr("over its socket limit but not on the work list"));
 }
 
+TEST_F(TrackerConsistency, ReportsAStateChangedBehindTheCounters)
+{
+	TrackerTestAccess::set_state_behind(t, a, EnforceState::Clamped);
+	const std::string r = report();
+	EXPECT_THAT(r, HasSubstr("clamped without a clamp held"));
+	EXPECT_THAT(r, HasSubstr("state none: counts 1 participants, has 0"));
+	EXPECT_THAT(r, HasSubstr("state clamped: counts 0 participants, has 1"));
+}
+
+TEST_F(TrackerConsistency, ReportsPendingBytesBehindTheTotals)
+{
+	TrackerTestAccess::set_state_behind(t, a, EnforceState::WouldReclaim);
+	const std::string r = report();
+	EXPECT_THAT(r, HasSubstr("pending 0 but its pending participants hold 1000"));
+	EXPECT_THAT(r, HasSubstr("would-reclaim but its deadline is not on the deadline list"));
+}
+
 TEST(TrackerGenerations, AnExhaustedSlotIsRetiredNotReused)
 {
 	ManualClock clock;
 	Tracker t(clock);
 	auto a = *t.create_participant(t.system(), 1);
-	TrackerTestAccess::set_generation(t, a, (1u << 24) - 2);
+	TrackerTestAccess::set_generation(t, a, TrackerTestAccess::kGenerationLimit - 1);
 	a = *t.find_participant(1);
 	ASSERT_TRUE(t.remove_participant(a).ok());
 	EXPECT_EQ(t.stats().retired_slots, 1u);

@@ -102,6 +102,8 @@ std::vector<ConfigError> validate(const Limits &l)
 		err("pending_timeout", "must be greater than zero");
 	if (l.escalate_after < Duration::zero())
 		err("escalate_after", "must not be negative");
+	if (l.min_stall <= Duration::zero() || l.min_stall >= std::chrono::hours(1))
+		err("min_stall", "must be greater than zero and less than one hour");
 
 	std::set<std::pair<ScopeKind, std::string>> seen;
 	for (size_t i = 0; i < l.overrides.size(); ++i) {

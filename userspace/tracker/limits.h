@@ -37,8 +37,8 @@ struct Override {
 };
 
 struct Limits {
-	// System quota with hysteresis: above `max`, reclaim oldest-first until
-	// the total would be <= `low_water`.
+	// System quota with hysteresis: above `max`, reclaim the longest-stalled
+	// sockets first until the total would be <= `low_water`.
 	uint64_t max = 256 * MiB;
 	uint64_t low_water = 192 * MiB;
 	// Default limit of every service and every peer account.
@@ -57,6 +57,10 @@ struct Limits {
 	// A service or peer still over its limit this long after its sockets
 	// were first clamped has its sockets reclaimed, oldest data first.
 	Duration escalate_after = std::chrono::seconds(10);
+	// Reclamation takes only sockets whose reader has made no progress for
+	// at least this long (Usage::stalled_for); a reader that progresses is
+	// clamped, never destroyed.
+	Duration min_stall = std::chrono::seconds(2);
 
 	std::vector<Override> overrides;
 };

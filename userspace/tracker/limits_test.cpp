@@ -106,10 +106,18 @@ TEST(TrackerLimits, ValidationSaysWhatIsWrong)
 	Limits z;
 	z.max = 0;
 	z.pending_timeout = Duration::zero();
+	z.min_stall = Duration::zero();
 	EXPECT_THAT(texts(validate(z)),
 		    ElementsAre("max: must be greater than zero (a limit of zero would act on "
 				"every socket)",
-				"pending_timeout: must be greater than zero"));
+				"pending_timeout: must be greater than zero",
+				"min_stall: must be greater than zero and less than one hour"));
+	Limits h;
+	h.min_stall = std::chrono::hours(1);
+	EXPECT_THAT(texts(validate(h)),
+		    ElementsAre("min_stall: must be greater than zero and less than one hour"));
+	h.min_stall = std::chrono::minutes(59);
+	EXPECT_THAT(validate(h), IsEmpty());
 }
 
 } // namespace

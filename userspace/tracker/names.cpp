@@ -35,6 +35,42 @@ std::string_view to_string(Action a)
 	return "?";
 }
 
+std::string_view to_string(Reason r)
+{
+	switch (r) {
+	case Reason::OverLimit: return "over-limit";
+	case Reason::Inflated: return "inflated";
+	}
+	return "?";
+}
+
+std::string_view to_string(Outcome o)
+{
+	switch (o) {
+	case Outcome::Done: return "done";
+	case Outcome::DryRun: return "dry-run";
+	case Outcome::Failed: return "failed";
+	case Outcome::Skipped: return "skipped";
+	case Outcome::Gone: return "gone";
+	}
+	return "?";
+}
+
+std::string_view to_string(EnforceState s)
+{
+	switch (s) {
+	case EnforceState::None: return "none";
+	case EnforceState::PendingClamp: return "pending-clamp";
+	case EnforceState::PendingReclaim: return "pending-reclaim";
+	case EnforceState::Clamped: return "clamped";
+	case EnforceState::Destroyed: return "destroyed";
+	case EnforceState::Failed: return "failed";
+	case EnforceState::WouldClamp: return "would-clamp";
+	case EnforceState::WouldReclaim: return "would-reclaim";
+	}
+	return "?";
+}
+
 std::string_view to_string(Error e)
 {
 	switch (e) {
@@ -47,6 +83,7 @@ std::string_view to_string(Error e)
 	case Error::Cycle: return "an account cannot be moved under itself";
 	case Error::SystemAccount: return "not allowed on the system account";
 	case Error::CapacityExceeded: return "too many accounts or participants";
+	case Error::NotPending: return "no decision of this action is pending for this participant";
 	case Error::ReleaseBelowZero: return "released more than was claimed (usage set to zero)";
 	case Error::Overflow: return "usage beyond the per-socket maximum (saturated)";
 	}
@@ -61,13 +98,15 @@ std::string describe(const Decision &d)
 	if (d.age) {
 		const auto ms =
 			std::chrono::duration_cast<std::chrono::milliseconds>(*d.age).count();
-		s += " age=" + std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) +
-		     "s";
+		s += " stalled=" + std::to_string(ms / 1000) + "." +
+		     std::to_string(ms % 1000 / 100) + "s";
 	} else {
-		s += " age=unknown";
+		s += " stalled=no";
 	}
 	s += " scope=";
 	s += to_string(d.scope);
+	s += " reason=";
+	s += to_string(d.reason);
 	s += " limit=" + std::to_string(d.limit);
 	s += " scope_usage=" + std::to_string(d.scope_usage);
 	if (!d.unit.is_null())

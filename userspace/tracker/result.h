@@ -21,6 +21,7 @@ enum class Error : uint8_t {
 	Cycle,		 // an account cannot move under itself
 	SystemAccount,	 // the system account cannot be removed, moved or a unit
 	CapacityExceeded,
+	NotPending, // settle(): no decision of this action is pending for it
 	// Applied in a clamped form and counted as an anomaly (see Stats).
 	ReleaseBelowZero, // usage floored at zero
 	Overflow,	  // usage saturated at the per-socket maximum

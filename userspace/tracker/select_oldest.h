@@ -1,5 +1,6 @@
-// Oldest-data-first selection for decide(): the oldest candidates whose
-// bytes add up to what must be freed, in order, without sorting everyone.
+// Oldest-first selection for decide() (the rank is the stall start: the
+// longest-stalled reader first): the oldest candidates whose bytes add up
+// to what must be freed, in order, without sorting everyone.
 // With a million sockets and a third of them to go, a heap costs ~20 cache-
 // missing levels per pop; this costs three linear passes and small sorts.
 #pragma once
@@ -13,7 +14,7 @@
 namespace rcvgov::tracker::detail {
 
 struct Candidate {
-	int64_t since; // INT64_MIN: holds memory but reported no age (oldest)
+	int64_t since; // INT64_MIN ranks before every time (decide() never uses it)
 	uint32_t index;
 	uint32_t usage;
 };

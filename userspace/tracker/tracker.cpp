@@ -1,3 +1,6 @@
+// Tracker structure: construction, accounts and participants (the tree,
+// the lists, the indexes, the free lists) and set_limits(). Accounting is in
+// tracker_accounting.cpp, enforcement state in tracker_settle.cpp.
 #include "tracker/tracker.h"
 
 #include <algorithm>
@@ -10,11 +13,6 @@ namespace {
 
 std::atomic<uint32_t> next_serial{1};
 
-int64_t ns(Time t)
-{
-	return t.time_since_epoch().count();
-}
-
 } // namespace
 
 Tracker::Tracker(const Clock &clock)
@@ -24,7 +22,7 @@ Tracker::Tracker(const Clock &clock)
       participants_cold_(CountingAllocator<ParticipantCold>(&bytes_)), cookies_(&bytes_),
       sockets_over_(CountingAllocator<Ref>(&bytes_)),
       accounts_over_(CountingAllocator<Ref>(&bytes_)),
-      pending_reclaims_(CountingAllocator<PendingRef>(&bytes_)),
+      deadlines_(CountingAllocator<PendingRef>(&bytes_)),
       candidates_(CountingAllocator<Candidate>(&bytes_)),
       ordered_(CountingAllocator<Candidate>(&bytes_)),
       histogram_(CountingAllocator<uint64_t>(&bytes_))
@@ -52,291 +50,6 @@ Status Tracker::stale()
 AccountId Tracker::system() const
 {
 	return account_handle(0);
-}
-
-// ---- accounting ------------------------------------------------------------
-
-// The one place totals change: the delta goes up the whole chain (at most
-// kMaxDepth accounts), and a scope that this pushes over its limit is put
-// on the work list for the next decide().
-void Tracker::add_usage(uint32_t a, int64_t delta, bool pending)
-{
-	for (; a != kNone; a = accounts_[a].parent) {
-		AccountHot &s = accounts_[a];
-		s.usage += static_cast<uint64_t>(delta);
-		if (pending)
-			s.pending += static_cast<uint64_t>(delta);
-		if (s.usage - s.pending > s.limit && !(s.flags & kAccInOverList)) [[unlikely]]
-			note_account_over(a);
-	}
-}
-
-void Tracker::add_pending(uint32_t a, int64_t delta)
-{
-	for (; a != kNone; a = accounts_[a].parent) {
-		AccountHot &s = accounts_[a];
-		s.pending += static_cast<uint64_t>(delta);
-		if (delta < 0 && s.usage - s.pending > s.limit && !(s.flags & kAccInOverList))
-			note_account_over(a);
-	}
-}
-
-void Tracker::add_count(uint32_t a, int64_t delta)
-{
-	for (; a != kNone; a = accounts_[a].parent)
-		accounts_cold_[a].participants += static_cast<uint32_t>(delta);
-}
-
-void Tracker::note_account_over(uint32_t a)
-{
-	AccountHot &s = accounts_[a];
-	if ((s.flags & (kAccInOverList | kAccAllowlistedEff)) || a == 0)
-		return;
-	s.flags |= kAccInOverList;
-	accounts_over_.push_back(Ref{a, accounts_cold_[a].generation});
-}
-
-uint64_t Tracker::socket_limit(const ParticipantHot &p) const
-{
-	if (p.has(kSocketOverride)) [[unlikely]] {
-		auto it = socket_overrides_.find(p.cookie);
-		if (it != socket_overrides_.end())
-			return it->second;
-	}
-	uint64_t limit = limits_.per_socket;
-	if (p.entitlement > 0)
-		limit = std::min(limit, uint64_t(p.entitlement) *
-						limits_.per_socket_entitlement_percent / 100);
-	return limit;
-}
-
-void Tracker::note_socket(uint32_t i)
-{
-	ParticipantHot &p = participants_[i];
-	if (p.has(kInOverList) || p.has(kAllowlisted) || p.usage <= socket_limit(p))
-		return;
-	p.set(kInOverList);
-	sockets_over_.push_back(Ref{i, p.generation()});
-}
-
-// Pending reclaims are part of usage and also of `pending`, so that
-// "usage - pending" is what will be left once they take effect.
-void Tracker::apply_usage(uint32_t i, uint64_t usage)
-{
-	ParticipantHot &p = participants_[i];
-	const int64_t delta = int64_t(usage) - int64_t(p.usage);
-	p.usage = static_cast<uint32_t>(usage);
-	if (delta != 0)
-		add_usage(p.account, delta, p.has(kPendingReclaim));
-}
-
-Status Tracker::update(uint32_t i, const Usage &u, int64_t now_ns)
-{
-	Status st;
-	uint64_t rmem = u.rmem_alloc, ent = u.entitlement;
-	if (rmem > kMaxParticipantBytes || ent > kMaxParticipantBytes) [[unlikely]] {
-		++stats_.overflows;
-		st = Error::Overflow;
-		rmem = std::min(rmem, kMaxParticipantBytes);
-		ent = std::min(ent, kMaxParticipantBytes);
-	}
-	ParticipantHot &p = participants_[i];
-	if (u.oldest_age) {
-		// Saturating: an absurd age must not overflow, and INT64_MIN is
-		// the "no age" rank in decide().
-		int64_t since;
-		if (__builtin_sub_overflow(now_ns, std::max<int64_t>(u.oldest_age->count(), 0),
-					   &since) ||
-		    since == INT64_MIN)
-			since = INT64_MIN + 1;
-		p.since = since;
-		p.set(kHasAge);
-	} else {
-		p.clear(kHasAge);
-	}
-	p.entitlement = static_cast<uint32_t>(ent);
-	apply_usage(i, rmem);
-	// More memory or a lower entitlement can put the socket over its limit.
-	note_socket(i);
-	return st;
-}
-
-Status Tracker::set_usage(ParticipantId id, const Usage &u, Time now)
-{
-	const uint32_t i = participant_index(id);
-	if (i == kNone)
-		return stale();
-	return update(i, u, ns(now));
-}
-
-// In groups, as by cookie below: fetch a group's slots, then the accounts
-// they name, then apply.
-size_t Tracker::set_usage(std::span<const HandleUpdate> batch, Time now)
-{
-	constexpr size_t kGroup = 32;
-	const int64_t t = ns(now);
-	const size_t slots = participants_.size();
-	size_t applied = 0;
-	for (size_t base = 0; base < batch.size(); base += kGroup) {
-		const size_t m = std::min(kGroup, batch.size() - base);
-		const HandleUpdate *u = batch.data() + base;
-		for (size_t k = 0; k < m; ++k)
-			if (u[k].id.index < slots)
-				__builtin_prefetch(&participants_[u[k].id.index], 1);
-		for (size_t k = 0; k < m; ++k) {
-			if (u[k].id.index >= slots)
-				continue;
-			const uint32_t a = participants_[u[k].id.index].account;
-			if (a < accounts_.size())
-				__builtin_prefetch(&accounts_[a], 1);
-		}
-		for (size_t k = 0; k < m; ++k) {
-			const uint32_t i = participant_index(u[k].id);
-			if (i == kNone) {
-				++stats_.stale_handles;
-				continue;
-			}
-			applied += update(i, u[k].usage, t).ok();
-		}
-	}
-	return applied;
-}
-
-// By cookie, in groups: look up the hash buckets of a whole group (small
-// independent loads the processor overlaps), then fetch the participant
-// slots they name, then apply. Overlapping the misses is what makes a
-// batch faster than as many single calls.
-size_t Tracker::set_usage(std::span<const CookieUpdate> batch, Time now)
-{
-	constexpr size_t kGroup = 32;
-	uint32_t found[kGroup];
-	const int64_t t = ns(now);
-	size_t applied = 0;
-	for (size_t base = 0; base < batch.size(); base += kGroup) {
-		const size_t m = std::min(kGroup, batch.size() - base);
-		const CookieUpdate *u = batch.data() + base;
-		for (size_t k = 0; k < m; ++k)
-			cookies_.prefetch(cookie_hash(u[k].cookie));
-		for (size_t k = 0; k < m; ++k) {
-			found[k] = cookies_.first_match(cookie_hash(u[k].cookie));
-			if (found[k] != IndexTable::kNone)
-				__builtin_prefetch(&participants_[found[k]], 1);
-		}
-		for (size_t k = 0; k < m; ++k)
-			if (found[k] != IndexTable::kNone)
-				__builtin_prefetch(&accounts_[participants_[found[k]].account], 1);
-		for (size_t k = 0; k < m; ++k) {
-			uint32_t i = found[k];
-			// The guess is the first bucket whose hash bits match; a
-			// full lookup settles the rare case of another cookie.
-			if (i == IndexTable::kNone || participants_[i].cookie != u[k].cookie) {
-				const uint64_t cookie = u[k].cookie;
-				i = cookies_.find(cookie_hash(cookie), [&](uint32_t x) {
-					return participants_[x].cookie == cookie;
-				});
-			}
-			if (i == IndexTable::kNone) {
-				++stats_.unknown_cookies;
-				continue;
-			}
-			applied += update(i, u[k].usage, t).ok();
-		}
-	}
-	return applied;
-}
-
-Status Tracker::claim(ParticipantId id, uint64_t bytes, Time now)
-{
-	const uint32_t i = participant_index(id);
-	if (i == kNone)
-		return stale();
-	ParticipantHot &p = participants_[i];
-	Status st;
-	uint64_t usage = p.usage;
-	if (bytes > kMaxParticipantBytes - usage) {
-		++stats_.overflows;
-		st = Error::Overflow;
-		usage = kMaxParticipantBytes;
-	} else {
-		usage += bytes;
-	}
-	if (p.usage == 0 && usage > 0 && !p.has(kHasAge)) {
-		p.since = ns(now);
-		p.set(kHasAge);
-	}
-	apply_usage(i, usage);
-	note_socket(i);
-	return st;
-}
-
-Status Tracker::release(ParticipantId id, uint64_t bytes)
-{
-	const uint32_t i = participant_index(id);
-	if (i == kNone)
-		return stale();
-	ParticipantHot &p = participants_[i];
-	Status st;
-	uint64_t usage = p.usage;
-	if (bytes > usage) {
-		++stats_.releases_below_zero;
-		st = Error::ReleaseBelowZero;
-		usage = 0;
-	} else {
-		usage -= bytes;
-	}
-	if (usage == 0)
-		p.clear(kHasAge); // the queue is empty: nothing is old any more
-	apply_usage(i, usage);
-	return st;
-}
-
-int64_t Tracker::deadline(Time now) const
-{
-	int64_t until;
-	if (__builtin_add_overflow(ns(now), limits_.pending_timeout.count(), &until))
-		until = INT64_MAX;
-	return until;
-}
-
-void Tracker::set_clamp_pending(uint32_t i, Time now)
-{
-	participants_[i].set(kPendingClamp);
-	participants_cold_[i].pending_until = deadline(now);
-}
-
-void Tracker::clear_pending(uint32_t i)
-{
-	ParticipantHot &p = participants_[i];
-	if (p.has(kPendingReclaim)) {
-		p.clear(kPendingReclaim);
-		// What was pending counts again: a scope may be over once more.
-		add_pending(p.account, -int64_t(p.usage));
-	}
-	p.clear(kPendingClamp);
-}
-
-size_t Tracker::expire_pending(Time now)
-{
-	size_t expired = 0;
-	const int64_t t = ns(now);
-	while (pending_head_ < pending_reclaims_.size() &&
-	       pending_reclaims_[pending_head_].deadline <= t) {
-		const PendingRef r = pending_reclaims_[pending_head_++];
-		const ParticipantHot &p = participants_[r.index];
-		// Gone, reused, or pending again since (with a later deadline).
-		if (!p.has(kLive) || p.generation() != r.generation || !p.has(kPendingReclaim) ||
-		    participants_cold_[r.index].pending_until > t)
-			continue;
-		clear_pending(r.index);
-		++expired;
-	}
-	if (pending_head_ > 0 && pending_head_ * 2 >= pending_reclaims_.size()) {
-		pending_reclaims_.erase(pending_reclaims_.begin(),
-					pending_reclaims_.begin() + pending_head_);
-		pending_head_ = 0;
-	}
-	stats_.pending_expired += expired;
-	return expired;
 }
 
 // ---- structure -------------------------------------------------------------
@@ -673,7 +386,8 @@ Expected<ParticipantId> Tracker::create_participant(AccountId account, uint64_t 
 	p = ParticipantHot{};
 	participants_cold_[i] = ParticipantCold{};
 	p.cookie = cookie;
-	p.gen_flags = gen << 8 | kLive;
+	p.gen_flags = gen << kGenShift | kLive;
+	++state_counts_[size_t(EnforceState::None)];
 	if (!socket_overrides_.empty() && socket_overrides_.count(cookie))
 		p.set(kSocketOverride);
 	link_participant(i, a);
@@ -695,7 +409,8 @@ Expected<ParticipantId> Tracker::find_participant(uint64_t cookie) const
 
 void Tracker::free_participant(uint32_t i)
 {
-	clear_pending(i);
+	set_state(i, EnforceState::None); // pending bytes released
+	--state_counts_[size_t(EnforceState::None)];
 	apply_usage(i, 0);
 	ParticipantHot &p = participants_[i];
 	add_count(p.account, -1);
@@ -706,13 +421,13 @@ void Tracker::free_participant(uint32_t i)
 	p = ParticipantHot{};
 	participants_cold_[i] = ParticipantCold{};
 	--live_participants_;
+	p.gen_flags = gen << kGenShift;
 	if (gen >= kGenerationLimit) {
-		// Never reuse: a handle from 2^24 lives ago must not come back.
-		p.gen_flags = gen << 8 | kRetired;
+		// Never reuse (retired()): a handle from 2^23 lives ago must not
+		// come back.
 		++stats_.retired_slots;
 		return;
 	}
-	p.gen_flags = gen << 8;
 	if (free_tail_ != kNone)
 		participants_cold_[free_tail_].next = i;
 	else
@@ -739,7 +454,7 @@ Status Tracker::move_participant(ParticipantId id, AccountId account)
 	if (p.account == a)
 		return {};
 	const int64_t usage = p.usage;
-	const bool pending = p.has(kPendingReclaim);
+	const bool pending = p.in(kPendingBytes);
 	add_usage(p.account, -usage, pending);
 	add_count(p.account, -1);
 	unlink_participant(i);
@@ -757,16 +472,9 @@ std::vector<ConfigError> Tracker::set_limits(Limits limits)
 	std::vector<ConfigError> errors = validate(limits);
 	if (!errors.empty())
 		return errors;
-	const bool retimed = limits.pending_timeout != limits_.pending_timeout;
+	// States already timed keep their deadlines (push_deadline() keeps
+	// the list in order when a new pending_timeout breaks it).
 	limits_ = std::move(limits);
-	if (retimed) {
-		// Decisions already issued keep their deadlines, which the new
-		// ones no longer follow in order: restore the order once.
-		std::stable_sort(pending_reclaims_.begin() + pending_head_, pending_reclaims_.end(),
-				 [](const PendingRef &a, const PendingRef &b) {
-					 return a.deadline < b.deadline;
-				 });
-	}
 	service_overrides_.clear();
 	peer_overrides_.clear();
 	socket_overrides_.clear();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -20,6 +21,7 @@
 #include "tracker/clock.h"
 #include "tracker/counting_allocator.h"
 #include "tracker/decision.h"
+#include "tracker/enforcement.h"
 #include "tracker/handles.h"
 #include "tracker/index_table.h"
 #include "tracker/limits.h"
@@ -40,9 +42,14 @@ inline constexpr uint64_t kMaxParticipantBytes = UINT32_MAX;
 struct Usage {
 	uint64_t rmem_alloc = 0;  // sk_rmem_alloc
 	uint64_t entitlement = 0; // the autotuned sk_rcvbuf; 0 when unknown
-	// Time since the receive queue was last empty; nullopt when not
-	// reported. A socket holding memory without an age ranks as oldest.
-	std::optional<Duration> oldest_age;
+	// How long data has been waiting in the receive queue with the reader
+	// making NO progress (copied_seq not advancing). nullopt or 0: not
+	// stalled (queue empty, or the reader read recently). Only a socket
+	// stalled at least Limits::min_stall is ever reclaimed.
+	std::optional<Duration> stalled_for;
+	// The kernel raised sk_rcvbuf beyond the autotuned limit
+	// (tcp_clamp_window inflation): the socket gets one clamp.
+	bool inflated = false;
 };
 
 struct AccountOptions {
@@ -54,8 +61,6 @@ struct AccountOptions {
 	// Without it the unit of reclamation is the socket.
 	bool reclaim_as_unit = false;
 };
-
-enum class Pending : uint8_t { None, Clamp, Reclaim };
 
 // One row of the `resources` view.
 struct ScopeReport {
@@ -82,8 +87,12 @@ struct ParticipantReport {
 	uint64_t entitlement = 0;
 	uint64_t limit = 0; // the per-socket limit in force
 	double percent = 0;
-	std::optional<Duration> age; // at the time of the query
-	Pending pending = Pending::None;
+	std::optional<Duration> stalled_for; // at the time of the query; nullopt: not stalled
+	bool inflated = false;		     // as last reported
+	EnforceState state = EnforceState::None;
+	// A clamp of ours is in place in the kernel: state Clamped, or a later
+	// reclaim of the clamped socket pending, destroyed, failed or dry-run.
+	bool clamp_held = false;
 	bool allowlisted = false;
 };
 
@@ -95,12 +104,24 @@ struct Stats {
 	uint64_t invalid_operations = 0; // bad kind, depth, cycle, system account
 	uint64_t releases_below_zero = 0;
 	uint64_t overflows = 0;
-	uint64_t retired_slots = 0; // generation exhausted, never reused
-	uint64_t clamp_decisions = 0;
+	uint64_t retired_slots = 0;   // generation exhausted, never reused
+	uint64_t clamp_decisions = 0; // all reasons, inflation included
 	uint64_t reclaim_decisions = 0;
-	uint64_t pending_expired = 0; // decisions that did not take effect in time
+	uint64_t inflation_clamp_decisions = 0;
+	// Decisions that did not take effect in time: pending (never settled)
+	// or destroyed but still reported, past pending_timeout.
+	uint64_t pending_expired = 0;
+	// settle() calls by outcome, and the refused ones (not pending:
+	// settled twice, or the action does not match).
+	uint64_t settled_done = 0;
+	uint64_t settled_dry_run = 0;
+	uint64_t settled_failed = 0;
+	uint64_t settled_skipped = 0;
+	uint64_t settled_gone = 0;
+	uint64_t invalid_settlements = 0;
 	// Bytes the last system reclamation could not get below low water
-	// (everything left was allowlisted or already pending).
+	// (too few stalled sockets: the rest were clamped, allowlisted or
+	// already pending).
 	uint64_t system_shortfall = 0;
 };
 
@@ -162,27 +183,55 @@ public:
 	size_t set_usage(std::span<const HandleUpdate> batch, Time now);
 	size_t set_usage(std::span<const CookieUpdate> batch, Time now);
 
-	// Deltas. A claim on an empty socket starts its data age at `now`; a
-	// release to zero clears it. Release below zero floors at zero and
-	// returns Error::ReleaseBelowZero; a claim past the maximum saturates
-	// and returns Error::Overflow.
+	// Deltas. A claim on a socket that is not stalled starts its stall at
+	// `now` (data waits); a release is reader progress: the stall restarts
+	// at `now`, or ends when the queue is empty. Release below zero floors
+	// at zero and returns Error::ReleaseBelowZero; a claim past the maximum
+	// saturates and returns Error::Overflow.
 	Status claim(ParticipantId p, uint64_t bytes) { return claim(p, bytes, clock_->now()); }
 	Status claim(ParticipantId p, uint64_t bytes, Time now);
-	Status release(ParticipantId p, uint64_t bytes);
+	Status release(ParticipantId p, uint64_t bytes) { return release(p, bytes, clock_->now()); }
+	Status release(ParticipantId p, uint64_t bytes, Time now);
 
 	// Decisions, in this order: scopes over their limit in their reclaim
 	// phase (deepest first, confined to the scope), the system quota
-	// (reclaim oldest-first with hysteresis), scopes in their clamp phase
-	// (the first escalate_after), sockets over their own limit (clamp).
-	// A participant gets at most one decision per call and none while an
-	// earlier one is pending.
+	// (reclaim the longest-stalled first with hysteresis, clamp progressing
+	// readers when that is not enough), scopes in their clamp phase (the
+	// first escalate_after), sockets over their own limit or inflated
+	// (clamp). A participant gets at most one decision per call, none while
+	// an earlier one is pending or held (see EnforceState), and never a
+	// second clamp.
 	std::vector<Decision> decide() { return decide(clock_->now()); }
 	std::vector<Decision> decide(Time now);
 	// Appends to `out` (which the caller may reuse across calls).
 	void decide(Time now, std::vector<Decision> &out);
-	// Forgets pending decisions older than pending_timeout (decide() does
-	// this first); returns how many reclaims expired.
+	// Ends every state whose pending_timeout has passed (decide() does this
+	// first); returns how many decisions expired (pending_expired).
 	size_t expire_pending(Time now);
+
+	// Every decision returned by decide() must be settled exactly once (the
+	// governor settles all of them in the same round):
+	//   Clamp   Done -> Clamped, DryRun -> WouldClamp (never clamped again);
+	//   Reclaim Done -> Destroyed, DryRun -> WouldReclaim (bytes stay
+	//           pending until the participant is removed or pending_timeout);
+	//   Failed -> Failed (pending bytes released, nothing decided before
+	//           pending_timeout); Skipped, Gone -> back at once (None, or
+	//           Clamped when a clamp of ours is held).
+	// Error::StaleHandle for an unknown or removed participant;
+	// Error::NotPending when the decision is not the one pending (settled
+	// twice, another action). Either way nothing changes.
+	Status settle(const Decision &d, Outcome o, Time now);
+	Status settle(const Decision &d, Outcome o) { return settle(d, o, clock_->now()); }
+	// Live participants in a state; O(1).
+	size_t count_in_state(EnforceState s) const { return state_counts_[size_t(s)]; }
+	// Their cookies, in slot order; O(slots).
+	std::vector<uint64_t> cookies_in_state(EnforceState s) const;
+	// Every socket with a clamp of ours in place (clamp_held), whatever its
+	// state since: what to restore at shutdown. O(slots).
+	std::vector<uint64_t> cookies_clamped() const;
+	// Every participant's cookie, in slot order: to find those whose
+	// socket left the kernel's table. O(slots).
+	std::vector<uint64_t> cookies() const;
 
 	// Queries.
 	Expected<ScopeReport> scope(AccountId a) const;
@@ -208,7 +257,6 @@ private:
 	friend struct TrackerTestAccess;
 
 	static constexpr uint32_t kNone = UINT32_MAX;
-	static constexpr uint32_t kGenerationLimit = (1u << 24) - 1;
 
 	template <class T> using Vec = std::vector<T, CountingAllocator<T>>;
 	using Key = std::basic_string<char, std::char_traits<char>, CountingAllocator<char>>;
@@ -247,32 +295,61 @@ private:
 		explicit AccountCold(const CountingAllocator<char> &a) : key(a) {}
 	};
 
+	// gen_flags: generation (23 bits) << 9 | EnforceState (3 bits) << 6 |
+	// flags (6 bits). A retired slot is one not live whose generation is
+	// kGenerationLimit; "not stalled" is since == kNotStalled.
 	enum ParticipantFlag : uint32_t {
 		kLive = 1,
-		kHasAge = 2,
-		kPendingClamp = 4,
-		kPendingReclaim = 8,
-		kSocketOverride = 16,
-		kAllowlisted = 32, // copy of the account's effective allowlist
-		kInOverList = 64,
-		kRetired = 128,
+		kSocketOverride = 2,
+		kAllowlisted = 4, // copy of the account's effective allowlist
+		kInOverList = 8,  // on sockets_over_ (over its limit, or inflated)
+		kInflated = 16,	  // as last reported (Usage::inflated)
+		kClampHeld = 32,  // our clamp is in place (settled Done)
 	};
+	static constexpr uint32_t kStateShift = 6, kGenShift = 9;
+	static constexpr uint32_t kStateMask = 7u << kStateShift;
+	static constexpr uint32_t kGenerationLimit = (1u << (32 - kGenShift)) - 1;
+	static constexpr int64_t kNotStalled = INT64_MAX;
+	static_assert(kEnforceStates <= 8, "EnforceState is packed in 3 bits");
+	// Sets of states, as bit masks (state_bit(), enforcement.h).
+	static constexpr uint32_t kPendingBytes = state_bit(EnforceState::PendingReclaim) |
+						  state_bit(EnforceState::Destroyed) |
+						  state_bit(EnforceState::WouldReclaim);
+	static constexpr uint32_t kTimed = kPendingBytes | state_bit(EnforceState::PendingClamp) |
+					   state_bit(EnforceState::Failed);
+	static constexpr uint32_t kReclaimable = state_bit(EnforceState::None) |
+						 state_bit(EnforceState::Clamped) |
+						 state_bit(EnforceState::WouldClamp);
+	static constexpr uint32_t kClampLike = state_bit(EnforceState::PendingClamp) |
+					       state_bit(EnforceState::Clamped) |
+					       state_bit(EnforceState::WouldClamp);
 	struct alignas(32) ParticipantHot {
-		uint32_t gen_flags = 0; // generation << 8 | flags
+		uint32_t gen_flags = 0; // see above
 		uint32_t usage = 0;
 		uint32_t entitlement = 0;
 		uint32_t account = kNone;
-		int64_t since = 0; // ns, oldest unread data since (kHasAge)
+		int64_t since = kNotStalled; // ns, stalled since (reader made no progress)
 		uint64_t cookie = 0;
 
-		uint32_t generation() const { return gen_flags >> 8; }
+		uint32_t generation() const { return gen_flags >> kGenShift; }
+		EnforceState state() const
+		{
+			return EnforceState((gen_flags & kStateMask) >> kStateShift);
+		}
+		bool in(uint32_t states) const { return (states >> uint32_t(state())) & 1; }
 		bool has(uint32_t f) const { return gen_flags & f; }
 		void set(uint32_t f) { gen_flags |= f; }
 		void clear(uint32_t f) { gen_flags &= ~f; }
+		// Never clamped again: a clamp is in place or was dry-run.
+		bool clamp_final() const
+		{
+			return has(kClampHeld) || in(state_bit(EnforceState::Clamped) |
+						     state_bit(EnforceState::WouldClamp));
+		}
 	};
 	static_assert(sizeof(ParticipantHot) == 32);
 	struct ParticipantCold {
-		int64_t pending_until = 0;	     // ns, while a decision is pending
+		int64_t pending_until = 0;	     // ns, while in a timed state (kTimed)
 		uint32_t next = kNone, prev = kNone; // account's list; next: free list
 	};
 	static_assert(sizeof(ParticipantCold) == 16);
@@ -281,8 +358,9 @@ private:
 		uint32_t index;
 		uint32_t generation;
 	};
-	// Reclaims in the order they were issued, so in deadline order: expiry
-	// looks at the front only, whatever the number outstanding.
+	// Every timed state's deadline, in deadline order: expiry looks at the
+	// front only, whatever the number outstanding. An entry whose slot has
+	// moved on (another state or deadline) is skipped.
 	struct PendingRef {
 		uint32_t index;
 		uint32_t generation;
@@ -311,11 +389,24 @@ private:
 	{
 		return accounts_[a].usage - accounts_[a].pending > accounts_[a].limit;
 	}
-	void set_clamp_pending(uint32_t i, Time now);
-	void set_reclaim_pending(uint32_t i, int64_t until);
+	bool needs_socket_check(const ParticipantHot &p) const
+	{
+		return !p.has(kAllowlisted) && !p.clamp_final() &&
+		       (p.has(kInflated) || p.usage > socket_limit(p));
+	}
+	std::optional<Duration> stalled_of(const ParticipantHot &p, Time now) const;
+
+	// Enforcement state (tracker_settle.cpp).
+	void set_state(uint32_t i, EnforceState s);
+	void set_state_until(uint32_t i, EnforceState s, int64_t until);
+	void back_to_rest(uint32_t i);
 	int64_t deadline(Time now) const;
-	void clear_pending(uint32_t i);
-	std::optional<Duration> age_of(const ParticipantHot &p, Time now) const;
+	void push_deadline(uint32_t i, int64_t until);
+	bool retired(uint32_t i) const
+	{
+		return !participants_[i].has(kLive) &&
+		       participants_[i].generation() == kGenerationLimit;
+	}
 
 	// Structure.
 	void link_participant(uint32_t i, uint32_t account);
@@ -337,13 +428,21 @@ private:
 	void decide_scope(uint32_t a, Time now, std::vector<Decision> &out);
 	void decide_system(Time now, std::vector<Decision> &out);
 	void decide_sockets(Time now, std::vector<Decision> &out);
+	int64_t stall_cutoff(Time now) const;
+	bool reclaim_candidate(const ParticipantHot &p, int64_t cutoff) const
+	{
+		return (p.gen_flags & (kLive | kAllowlisted)) == kLive && p.usage > 0 &&
+		       p.in(kReclaimable) && p.since <= cutoff;
+	}
 	void reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
 			    Time now, std::vector<Decision> &out);
+	void clamp_largest(uint32_t scope, uint64_t eff, uint64_t low, const Decision &why,
+			   Time now, std::vector<Decision> &out);
 	uint32_t reclaim_unit(uint32_t i, uint32_t stop_at) const;
 	void reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Time now,
 		     std::vector<Decision> &out, uint64_t &reclaimed);
-	Decision make_decision(uint32_t i, Action act, ScopeKind scope, uint32_t account,
-			       uint64_t limit, uint64_t scope_usage, Time now) const;
+	Decision &emit(const Decision &why, uint32_t i, Action act, Time now,
+		       std::vector<Decision> &out);
 
 	const Clock *clock_;
 	size_t bytes_ = 0; // what the CountingAllocator counts
@@ -368,8 +467,9 @@ private:
 	// Work lists; entries may be stale (checked on use).
 	Vec<Ref> sockets_over_;
 	Vec<Ref> accounts_over_;
-	Vec<PendingRef> pending_reclaims_;
-	size_t pending_head_ = 0; // entries before it are done
+	Vec<PendingRef> deadlines_;
+	size_t deadline_head_ = 0;			    // entries before it are done
+	std::array<size_t, kEnforceStates> state_counts_{}; // live participants
 	// decide()'s scratch space, kept between calls (and counted).
 	Vec<Candidate> candidates_;
 	Vec<Candidate> ordered_;
@@ -410,9 +510,9 @@ inline ParticipantId Tracker::participant_handle(uint32_t i) const
 	return ParticipantId{i, participants_[i].generation(), serial_};
 }
 
-inline std::optional<Duration> Tracker::age_of(const ParticipantHot &p, Time now) const
+inline std::optional<Duration> Tracker::stalled_of(const ParticipantHot &p, Time now) const
 {
-	if (!p.has(kHasAge))
+	if (p.since == kNotStalled)
 		return std::nullopt;
 	int64_t age;
 	if (__builtin_sub_overflow(now.time_since_epoch().count(), p.since, &age))

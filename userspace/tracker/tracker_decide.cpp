@@ -28,22 +28,40 @@ struct SmallerUsage {
 
 } // namespace
 
-Decision Tracker::make_decision(uint32_t i, Action act, ScopeKind scope, uint32_t account,
-				uint64_t limit, uint64_t scope_usage, Time now) const
+// A decision for participant i, from `why` (the scope, its limit and
+// usage, the reason), and the participant's state that goes with it: a
+// clamp or a reclaim pending until settled or pending_timeout.
+Decision &Tracker::emit(const Decision &why, uint32_t i, Action act, Time now,
+			std::vector<Decision> &out)
 {
 	const ParticipantHot &p = participants_[i];
-	Decision d;
+	Decision &d = out.emplace_back(why);
 	d.action = act;
-	d.scope = scope;
-	if (account != kNone)
-		d.account = account_handle(account);
-	d.limit = limit;
-	d.scope_usage = scope_usage;
 	d.participant = participant_handle(i);
 	d.cookie = p.cookie;
 	d.usage = p.usage;
-	d.age = age_of(p, now);
+	d.age = stalled_of(p, now);
+	if (act == Action::Clamp) {
+		++stats_.clamp_decisions;
+		stats_.inflation_clamp_decisions += why.reason == Reason::Inflated;
+		set_state_until(i, EnforceState::PendingClamp, deadline(now));
+	} else {
+		++stats_.reclaim_decisions;
+		set_state_until(i, EnforceState::PendingReclaim, deadline(now));
+		// From WouldClamp, a clamp is no longer final: if the reclaim
+		// comes back, the socket may need its clamp again.
+		note_socket(i);
+	}
 	return d;
+}
+
+// A reclaim candidate is stalled since at or before this.
+int64_t Tracker::stall_cutoff(Time now) const
+{
+	int64_t cutoff;
+	if (__builtin_sub_overflow(ns(now), limits_.min_stall.count(), &cutoff))
+		cutoff = INT64_MIN;
+	return std::min(cutoff, kNotStalled - 1);
 }
 
 // The unit of reclamation for participant i: the nearest account flagged
@@ -63,38 +81,23 @@ uint32_t Tracker::reclaim_unit(uint32_t i, uint32_t stop_at) const
 	return kNone;
 }
 
-// What will be left of every scope above it drops by its usage now, so
-// that nothing is decided twice for the same bytes.
-void Tracker::set_reclaim_pending(uint32_t i, int64_t until)
-{
-	ParticipantHot &p = participants_[i];
-	p.clear(kPendingClamp);
-	p.set(kPendingReclaim);
-	participants_cold_[i].pending_until = until;
-	for (uint32_t a = p.account; a != kNone; a = accounts_[a].parent)
-		accounts_[a].pending += p.usage;
-	pending_reclaims_.push_back(PendingRef{i, p.generation(), until});
-}
-
+// The victim, or its whole unit. A unit's members go with it only if they
+// are reclaim candidates themselves (stalled at least min_stall, not held
+// by another decision): a unit never takes a reader that progresses. What
+// will be left of every scope above drops by their usage at once (pending),
+// so that nothing is decided twice for the same bytes.
 void Tracker::reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Time now,
 		      std::vector<Decision> &out, uint64_t &reclaimed)
 {
-	const int64_t until = deadline(now);
+	const int64_t cutoff = stall_cutoff(now);
 	auto one = [&](uint32_t i, uint32_t unit) {
-		ParticipantHot &p = participants_[i];
-		if (p.has(kPendingReclaim) || p.has(kAllowlisted))
+		const ParticipantHot &p = participants_[i];
+		if (!reclaim_candidate(p, cutoff))
 			return;
-		Decision &d = out.emplace_back(why);
-		d.action = Action::Reclaim;
-		d.participant = participant_handle(i);
-		d.cookie = p.cookie;
-		d.usage = p.usage;
-		d.age = age_of(p, now);
+		reclaimed += p.usage;
+		Decision &d = emit(why, i, Action::Reclaim, now, out);
 		if (unit != kNone)
 			d.unit = account_handle(unit);
-		++stats_.reclaim_decisions;
-		reclaimed += p.usage;
-		set_reclaim_pending(i, until);
 	};
 	const uint32_t unit = reclaim_unit(victim, stop_at);
 	if (unit == kNone)
@@ -103,8 +106,8 @@ void Tracker::reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Ti
 		for_each_participant(unit, [&](uint32_t i) { one(i, unit); });
 }
 
-// candidates_ holds the scope's candidates: take the oldest until what is
-// left of the scope (`eff`) is within `low`.
+// candidates_ holds the scope's stalled candidates: take the longest
+// stalled until what is left of the scope (`eff`) is within `low`.
 void Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
 			     Time now, std::vector<Decision> &out)
 {
@@ -125,7 +128,7 @@ void Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const 
 			__builtin_prefetch(&accounts_[participants_[c[k].index].account], 1);
 		for (size_t k = 0; k < m && eff > low; ++k) {
 			const uint32_t i = c[k].index;
-			if (participants_[i].has(kPendingReclaim)) // taken with an earlier unit
+			if (!participants_[i].in(kReclaimable)) // taken with an earlier unit
 				continue;
 			uint64_t freed = 0;
 			reclaim(i, scope, why, now, out, freed);
@@ -135,8 +138,9 @@ void Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const 
 }
 
 // Scopes first (a misbehaving peer should pay before the system quota
-// looks for the oldest data anywhere), then the system quota, then clamps.
-// Reclaims come before clamps so that no participant gets both in one call.
+// looks for stalled sockets anywhere), then the system quota, then clamps.
+// Every decision puts its participant in a pending state, which takes it
+// out of every later rule of the call: at most one decision each.
 void Tracker::decide(Time now, std::vector<Decision> &out)
 {
 	expire_pending(now);
@@ -200,65 +204,86 @@ std::vector<Decision> Tracker::decide(Time now)
 	return out;
 }
 
-// One service or peer over its limit: decisions confined to its subtree.
-// Clamp phase: the largest sockets are clamped until the unclamped rest is
-// within the scope's low water. Reclaim phase (after escalate_after):
-// oldest data first until the scope would be within its low water.
-void Tracker::decide_scope(uint32_t a, Time now, std::vector<Decision> &out)
+// Clamps the largest sockets of a scope (the system: every socket) that
+// have no clamp yet, until the bytes of those still unclamped are within
+// `low`. Sockets clamped already (or pending a clamp) count as clamped;
+// sockets pending a reclaim are out of `eff` already; the others (failed,
+// allowlisted) are neither clamped nor candidates.
+void Tracker::clamp_largest(uint32_t scope, uint64_t eff, uint64_t low, const Decision &why,
+			    Time now, std::vector<Decision> &out)
 {
-	const uint64_t limit = accounts_[a].limit;
-	const uint64_t low = percent_of(limit, limits_.scope_low_water_percent);
-	const uint64_t usage = accounts_[a].usage;
-	uint64_t eff = usage - accounts_[a].pending;
-	const bool reclaiming = accounts_[a].flags & kAccReclaiming;
-	const int64_t t = ns(now);
-
 	candidates_.clear();
 	uint64_t clamped = 0;
-	for_each_participant(a, [&](uint32_t i) {
-		ParticipantHot &p = participants_[i];
-		if (p.has(kPendingClamp) && t >= participants_cold_[i].pending_until)
-			p.clear(kPendingClamp);
-		if (p.has(kPendingReclaim) || p.has(kAllowlisted))
+	auto visit = [&](uint32_t i) {
+		const ParticipantHot &p = participants_[i];
+		if ((p.gen_flags & (kLive | kAllowlisted)) != kLive || p.in(kPendingBytes))
 			return;
-		if (p.has(kPendingClamp) && !reclaiming) {
+		if (p.in(kClampLike) || p.has(kClampHeld))
 			clamped += p.usage;
-			return;
-		}
-		if (p.usage == 0)
-			return;
-		candidates_.push_back(Candidate{p.has(kHasAge) ? p.since : INT64_MIN, i, p.usage});
-	});
-
-	Decision why;
-	why.scope = accounts_[a].kind;
-	why.account = account_handle(a);
-	why.limit = limit;
-	why.scope_usage = usage;
-
-	if (reclaiming) {
-		if (eff > low)
-			reclaim_oldest(a, eff, low, why, now, out);
-		if (eff <= low)
-			accounts_[a].flags &= ~(kAccReclaiming | kAccOver);
-		return;
+		else if (p.state() == EnforceState::None && p.usage > 0)
+			candidates_.push_back(Candidate{0, i, p.usage});
+	};
+	if (scope == 0) {
+		const uint32_t n = static_cast<uint32_t>(participants_.size());
+		for (uint32_t i = 0; i < n; ++i)
+			visit(i);
+	} else {
+		for_each_participant(scope, visit);
 	}
 	uint64_t unclamped = eff > clamped ? eff - clamped : 0;
+	if (unclamped <= low)
+		return;
 	std::make_heap(candidates_.begin(), candidates_.end(), SmallerUsage());
 	while (unclamped > low && !candidates_.empty()) {
 		std::pop_heap(candidates_.begin(), candidates_.end(), SmallerUsage());
 		const uint32_t i = candidates_.back().index;
 		candidates_.pop_back();
-		out.push_back(make_decision(i, Action::Clamp, why.scope, a, limit, usage, now));
-		++stats_.clamp_decisions;
-		set_clamp_pending(i, now);
 		unclamped -= std::min<uint64_t>(unclamped, participants_[i].usage);
+		emit(why, i, Action::Clamp, now, out);
 	}
 }
 
+// One service or peer over its limit: decisions confined to its subtree.
+// Clamp phase: the largest sockets are clamped until the unclamped rest is
+// within the scope's low water. Reclaim phase (after escalate_after): the
+// longest-stalled sockets first until the scope would be within its low
+// water, and when the stalled ones are not enough, clamps as in the clamp
+// phase (a scope of progressing readers is clamped, never reclaimed).
+void Tracker::decide_scope(uint32_t a, Time now, std::vector<Decision> &out)
+{
+	Decision why;
+	why.scope = accounts_[a].kind;
+	why.account = account_handle(a);
+	why.limit = accounts_[a].limit;
+	why.scope_usage = accounts_[a].usage;
+	const uint64_t low = percent_of(why.limit, limits_.scope_low_water_percent);
+	uint64_t eff = accounts_[a].usage - accounts_[a].pending;
+
+	if (!(accounts_[a].flags & kAccReclaiming)) {
+		clamp_largest(a, eff, low, why, now, out);
+		return;
+	}
+	if (eff > low) {
+		const int64_t cutoff = stall_cutoff(now);
+		candidates_.clear();
+		for_each_participant(a, [&](uint32_t i) {
+			const ParticipantHot &p = participants_[i];
+			if (reclaim_candidate(p, cutoff))
+				candidates_.push_back(Candidate{p.since, i, p.usage});
+		});
+		reclaim_oldest(a, eff, low, why, now, out);
+	}
+	if (eff > low)
+		clamp_largest(a, eff, low, why, now, out);
+	else
+		accounts_[a].flags &= ~(kAccReclaiming | kAccOver);
+}
+
 // The system quota, with hysteresis: start when what will be left (usage
-// minus pending reclaims) exceeds max, then reclaim oldest data first until
-// it would be within low water, and stay quiet until max is exceeded again.
+// minus pending reclaims) exceeds max, then reclaim the longest-stalled
+// sockets first until it would be within low water, clamp the largest
+// progressing readers when the stalled ones are not enough, and stay quiet
+// until max is exceeded again.
 void Tracker::decide_system(Time now, std::vector<Decision> &out)
 {
 	uint64_t eff = accounts_[0].usage - accounts_[0].pending;
@@ -268,16 +293,14 @@ void Tracker::decide_system(Time now, std::vector<Decision> &out)
 		system_reclaiming_ = true;
 	}
 	if (eff > limits_.low_water) {
+		const int64_t cutoff = stall_cutoff(now);
 		candidates_.clear();
 		candidates_.reserve(live_participants_);
 		const size_t n = participants_.size();
 		for (uint32_t i = 0; i < n; ++i) {
 			const ParticipantHot &p = participants_[i];
-			if ((p.gen_flags & (kLive | kPendingReclaim | kAllowlisted)) != kLive ||
-			    p.usage == 0)
-				continue;
-			candidates_.push_back(
-				Candidate{p.has(kHasAge) ? p.since : INT64_MIN, i, p.usage});
+			if (reclaim_candidate(p, cutoff))
+				candidates_.push_back(Candidate{p.since, i, p.usage});
 		}
 		Decision why;
 		why.scope = ScopeKind::System;
@@ -285,6 +308,8 @@ void Tracker::decide_system(Time now, std::vector<Decision> &out)
 		why.limit = limits_.max;
 		why.scope_usage = accounts_[0].usage;
 		reclaim_oldest(0, eff, limits_.low_water, why, now, out);
+		if (eff > limits_.low_water)
+			clamp_largest(0, eff, limits_.low_water, why, now, out);
 	}
 	if (eff <= limits_.low_water) {
 		system_reclaiming_ = false;
@@ -294,12 +319,13 @@ void Tracker::decide_system(Time now, std::vector<Decision> &out)
 	}
 }
 
-// Sockets over their own limit (a multiple of what autotuning gave them):
-// clamp, never reclaim — one fat socket is the system quota's business only
-// when memory as a whole runs short.
+// Sockets over their own limit (a multiple of what autotuning gave them) or
+// inflated by the kernel beyond it: one clamp, never a reclaim — one fat
+// socket is the system quota's business only when memory as a whole runs
+// short. An entry stays on the list while the socket may still need its
+// clamp (a decision pending or failed may come back to None).
 void Tracker::decide_sockets(Time now, std::vector<Decision> &out)
 {
-	const int64_t t = ns(now);
 	auto keep = sockets_over_.begin();
 	for (const Ref &r : sockets_over_) {
 		if (r.index >= participants_.size())
@@ -307,20 +333,22 @@ void Tracker::decide_sockets(Time now, std::vector<Decision> &out)
 		ParticipantHot &p = participants_[r.index];
 		if (!p.has(kLive) || p.generation() != r.generation || !p.has(kInOverList))
 			continue;
-		const uint64_t limit = socket_limit(p);
-		if (p.has(kAllowlisted) || p.usage <= limit) {
+		if (!needs_socket_check(p)) {
 			p.clear(kInOverList);
 			continue;
 		}
 		*keep++ = r;
-		if (p.has(kPendingClamp) && t >= participants_cold_[r.index].pending_until)
-			p.clear(kPendingClamp);
-		if (p.has(kPendingClamp) || p.has(kPendingReclaim))
+		if (p.state() != EnforceState::None)
 			continue;
-		out.push_back(make_decision(r.index, Action::Clamp, ScopeKind::Socket, kNone, limit,
-					    p.usage, now));
-		++stats_.clamp_decisions;
-		set_clamp_pending(r.index, now);
+		Decision why;
+		why.scope = ScopeKind::Socket;
+		why.scope_usage = p.usage;
+		why.limit = socket_limit(p);
+		if (p.usage <= why.limit) { // inflated, within its limit
+			why.reason = Reason::Inflated;
+			why.limit = p.entitlement;
+		}
+		emit(why, r.index, Action::Clamp, now, out);
 	}
 	sockets_over_.erase(keep, sockets_over_.end());
 }

@@ -118,7 +118,8 @@ private:
 				auto it = pick();
 				const uint64_t u = below(1200);
 				it->second.usage = u;
-				hs.push_back({it->second.id, Usage{u, below(2000), std::nullopt}});
+				hs.push_back({it->second.id,
+					      Usage{u, below(2000), std::nullopt, chance(10)}});
 				cs.push_back({it->first, hs.back().usage});
 				if (chance(5)) {
 					++bad;
@@ -182,13 +183,15 @@ private:
 			uint64_t usage = below(1200);
 			if (chance(1))
 				usage = uint64_t(1) << 33;
-			std::optional<Duration> age;
+			// Stalled (from below min_stall to a minute), progressing,
+			// or absurd.
+			std::optional<Duration> stall;
 			if (chance(85))
-				age = std::chrono::milliseconds(below(60000));
+				stall = std::chrono::milliseconds(chance(20) ? 0 : below(60000));
 			if (chance(1))
-				age = chance(50) ? Duration::max() : Duration::min();
-			const Status st =
-				t_.set_usage(p->id, Usage{usage, below(2000), age}, clock_.now());
+				stall = chance(50) ? Duration::max() : Duration::min();
+			const Status st = t_.set_usage(
+				p->id, Usage{usage, below(2000), stall, chance(10)}, clock_.now());
 			expect(st, usage <= kMaxParticipantBytes, "set_usage");
 			p->usage = std::min(usage, kMaxParticipantBytes);
 			return "set_usage";
@@ -207,7 +210,7 @@ private:
 			if (!p)
 				return "skip";
 			const uint64_t b = below(500);
-			expect(t_.release(p->id, b), b <= p->usage, "release");
+			expect(t_.release(p->id, b, clock_.now()), b <= p->usage, "release");
 			p->usage -= std::min(b, p->usage);
 			return "release";
 		}
@@ -286,10 +289,17 @@ private:
 		case 13:
 		case 14: {
 			clock_.advance(std::chrono::milliseconds(below(1500)));
+			// Expire first, so that the states seen before are the ones
+			// decide() starts from.
+			t_.expire_pending(clock_.now());
+			before_.clear();
+			for (const auto &[c, p] : model_)
+				before_[c] = t_.participant(p.id)->state;
 			const auto ds = t_.decide(clock_.now());
 			for (const Decision &d : ds)
 				++ops_[std::string(to_string(d.action)) + "/" +
-				       std::string(to_string(d.scope))];
+				       std::string(to_string(d.scope)) +
+				       (d.reason == Reason::Inflated ? "/inflated" : "")];
 			check_decisions(ds);
 			enforce(ds);
 			return "decide";
@@ -320,25 +330,66 @@ private:
 		}
 	}
 
-	// A stand-in for the enforcer: most reclaimed sockets close, some
-	// clamped ones drain, the rest lag (and their decisions time out).
+	// A stand-in for the governor: settles most decisions with a random
+	// outcome (a few it forgets, and they time out); destroyed sockets
+	// mostly leave the table, clamped ones drain; now and then a decision
+	// is settled twice.
 	void enforce(const std::vector<Decision> &ds)
 	{
+		static constexpr Outcome outcomes[] = {
+			Outcome::Done,	 Outcome::Done,	   Outcome::Done, Outcome::DryRun,
+			Outcome::Failed, Outcome::Skipped, Outcome::Gone};
 		for (const Decision &d : ds) {
 			auto it = model_.find(d.cookie);
-			if (it == model_.end() || chance(30))
+			if (it == model_.end()) {
+				fail("decision for an unknown cookie");
 				continue;
-			if (d.action == Action::Reclaim) {
+			}
+			if (chance(10)) {
+				++ops_["unsettled"];
+				continue;
+			}
+			const Outcome o = outcomes[below(std::size(outcomes))];
+			++ops_["settle/" + std::string(to_string(o))];
+			expect(t_.settle(d, o, clock_.now()), true, "settle");
+			const bool clamp = d.action == Action::Clamp;
+			EnforceState want = EnforceState::None;
+			switch (o) {
+			case Outcome::Done:
+				want = clamp ? EnforceState::Clamped : EnforceState::Destroyed;
+				break;
+			case Outcome::DryRun:
+				want = clamp ? EnforceState::WouldClamp
+					     : EnforceState::WouldReclaim;
+				break;
+			case Outcome::Failed: want = EnforceState::Failed; break;
+			default:
+				want = before_[d.cookie] == EnforceState::Clamped
+					       ? EnforceState::Clamped
+					       : EnforceState::None;
+			}
+			const EnforceState got = t_.participant(it->second.id)->state;
+			if (got != want)
+				fail("settled " + std::string(to_string(o)) + " into " +
+				     std::string(to_string(got)) + ", expected " +
+				     std::string(to_string(want)));
+			if (chance(5))
+				expect(t_.settle(d, o, clock_.now()), false, "settled twice");
+			if ((o == Outcome::Done && !clamp && chance(80)) ||
+			    (o == Outcome::Gone && chance(50))) {
 				expect(t_.remove_participant(it->second.id), true,
-				       "enforced reclaim");
+				       "the socket left");
 				stale_.push_back(it->second.id);
 				model_.erase(it);
-			} else {
+				if (chance(5))
+					expect(t_.settle(d, o, clock_.now()), false,
+					       "settled after removal");
+			} else if (o == Outcome::Done && clamp) {
 				it->second.usage /= 2;
 				expect(t_.set_usage(it->second.id,
 						    Usage{it->second.usage, 0, std::nullopt},
 						    clock_.now()),
-				       true, "enforced clamp");
+				       true, "clamped socket drains");
 			}
 		}
 	}
@@ -348,7 +399,7 @@ private:
 		decisions_ += ds.size();
 		std::set<uint64_t> seen;
 		Duration last_age = Duration::max();
-		bool seen_aged = false;
+		const Duration min_stall = t_.limits().min_stall;
 		for (const Decision &d : ds) {
 			if (!seen.insert(d.cookie).second)
 				fail("two decisions for one participant in one call");
@@ -360,21 +411,32 @@ private:
 			auto r = t_.participant(it->second.id);
 			if (r->allowlisted)
 				fail("allowlisted participant chosen");
+			const EnforceState was = before_[d.cookie];
+			if (d.action == Action::Clamp && was != EnforceState::None)
+				fail("a clamp for a participant in state " +
+				     std::string(to_string(was)));
+			if (d.action == Action::Reclaim && was != EnforceState::None &&
+			    was != EnforceState::Clamped && was != EnforceState::WouldClamp)
+				fail("a reclaim for a participant in state " +
+				     std::string(to_string(was)));
+			if (d.action == Action::Reclaim && (!d.age || *d.age < min_stall))
+				fail("a reclaim of a socket not stalled min_stall");
+			if (d.reason == Reason::Inflated &&
+			    (d.action != Action::Clamp || d.scope != ScopeKind::Socket))
+				fail("an inflation decision that is not a socket clamp");
+			if (r->state != (d.action == Action::Clamp ? EnforceState::PendingClamp
+								   : EnforceState::PendingReclaim))
+				fail("decided but not pending");
 			if (d.scope == ScopeKind::Service || d.scope == ScopeKind::Peer) {
 				if (!is_under(it->second.account, d.account))
 					fail("a scope's decision reached outside the scope");
 			}
 			if (d.action == Action::Reclaim && d.scope == ScopeKind::System &&
-			    d.unit.is_null()) {
-				// Oldest first: no age (ranked oldest), then descending ages.
-				if (!d.age && seen_aged)
-					fail("an unaged socket after aged ones");
-				if (d.age && *d.age > last_age)
-					fail("system reclaims not oldest-first");
-				if (d.age) {
-					last_age = *d.age;
-					seen_aged = true;
-				}
+			    d.unit.is_null() && d.age) {
+				// Longest stall first.
+				if (*d.age > last_age)
+					fail("system reclaims not longest-stalled first");
+				last_age = *d.age;
 			}
 		}
 		const ScopeReport sys = *t_.scope(t_.system());
@@ -407,6 +469,11 @@ private:
 			       std::to_string(total);
 		if (t_.participant_count() != model_.size())
 			return "participant count differs from the model";
+		size_t in_states = 0;
+		for (size_t k = 0; k < kEnforceStates; ++k)
+			in_states += t_.count_in_state(EnforceState(k));
+		if (in_states != model_.size())
+			return "state counters add up to " + std::to_string(in_states);
 		if (t_.account_count() != accounts_.size())
 			return "account count differs from the model";
 		for (AccountId a : accounts_) {
@@ -424,6 +491,7 @@ private:
 	ManualClock clock_;
 	Tracker t_{clock_};
 	std::map<uint64_t, ModelParticipant> model_;
+	std::map<uint64_t, EnforceState> before_; // states when decide() started
 	std::vector<AccountId> accounts_;
 	std::map<uint64_t, AccountId> parent_;
 	std::vector<ParticipantId> stale_;

@@ -64,10 +64,10 @@ Expected<ParticipantReport> Tracker::participant(ParticipantId id, Time now) con
 	r.entitlement = p.entitlement;
 	r.limit = socket_limit(p);
 	r.percent = percent(p.usage, r.limit);
-	r.age = age_of(p, now);
-	r.pending = p.has(kPendingReclaim) ? Pending::Reclaim
-		    : p.has(kPendingClamp) ? Pending::Clamp
-					   : Pending::None;
+	r.stalled_for = stalled_of(p, now);
+	r.inflated = p.has(kInflated);
+	r.state = p.state();
+	r.clamp_held = p.has(kClampHeld);
 	r.allowlisted = p.has(kAllowlisted);
 	return r;
 }

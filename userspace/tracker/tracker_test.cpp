@@ -25,6 +25,7 @@ protected:
 		l.per_service = 100000;
 		l.per_peer = 100000;
 		l.per_socket = 100000;
+		l.min_stall = seconds(1); // sock()'s default stall is a candidate
 		ASSERT_THAT(t.set_limits(l), IsEmpty());
 	}
 	void TearDown() override { EXPECT_THAT(check_consistency(t), IsEmpty()); }
@@ -45,7 +46,8 @@ protected:
 	{
 		return account(t.system(), ScopeKind::Service, key, o);
 	}
-	// A socket holding `usage` bytes whose oldest data is `age_s` old.
+	// A socket holding `usage` bytes whose reader has made no progress for
+	// `age_s` (nullopt or 0: not stalled).
 	ParticipantId sock(AccountId a, uint64_t cookie, uint64_t usage,
 			   std::optional<int> age_s = 1, uint64_t entitlement = 0)
 	{
@@ -97,16 +99,16 @@ TEST_F(TrackerTest, OldestVictimChosen)
 	EXPECT_EQ(t.scope(t.system())->pending, 400u);
 }
 
-TEST_F(TrackerTest, NoAgeWhileHoldingMemoryRanksOldest)
+TEST_F(TrackerTest, ASocketThatIsNotStalledIsNeverReclaimed)
 {
 	const AccountId s = service("web");
 	sock(s, 1, 400, 3600);
-	sock(s, 2, 400, std::nullopt);
-	sock(s, 3, 0, std::nullopt); // holds nothing: never a victim
+	sock(s, 2, 400, std::nullopt); // the old rule ranked it oldest
+	sock(s, 3, 0, std::nullopt);   // holds nothing: never a victim
 	sock(s, 4, 300, 10);
 	const auto ds = t.decide();
-	EXPECT_THAT(cookies(ds), ElementsAre(2));
-	EXPECT_FALSE(ds[0].age.has_value());
+	EXPECT_THAT(cookies(ds), ElementsAre(1));
+	EXPECT_EQ(ds[0].age, Duration(seconds(3600)));
 }
 
 TEST_F(TrackerTest, HysteresisStopsAtLowWaterAndDoesNotFlap)
@@ -199,8 +201,8 @@ TEST_F(TrackerTest, PeerOverItsLimitIsClampedWithoutTouchingOtherPeers)
 		EXPECT_EQ(d.action, Action::Reclaim);
 		EXPECT_EQ(d.account, bad);
 	}
-	EXPECT_TRUE(t.participant(*t.find_participant(4))->pending == Pending::None);
-	EXPECT_TRUE(t.participant(*t.find_participant(5))->pending == Pending::None);
+	EXPECT_EQ(t.participant(*t.find_participant(4))->state, EnforceState::None);
+	EXPECT_EQ(t.participant(*t.find_participant(5))->state, EnforceState::None);
 }
 
 TEST_F(TrackerTest, ScopeBackUnderItsLimitStopsActing)
@@ -252,12 +254,12 @@ TEST_F(TrackerTest, ChildrenAreReclaimedWithTheirParentNeverTheOtherWayRound)
 	const AccountId inner = account(other, ScopeKind::Peer, "inner", {.reclaim_as_unit = true});
 	sock(child, 1, 200, 100); // oldest: brings down the whole unit
 	sock(unit, 2, 100, 1);
-	sock(child, 3, 0, std::nullopt);
+	sock(child, 3, 0, std::nullopt); // not stalled: a unit never takes it
 	sock(other, 4, 400, 50);
 	sock(inner, 5, 300, 90); // second oldest: a unit of its own
 	sock(inner, 6, 50, 2);
 	auto ds = t.decide(); // 1050 -> <= 750
-	EXPECT_THAT(sorted(cookies(ds)), ElementsAre(1, 2, 3));
+	EXPECT_THAT(sorted(cookies(ds)), ElementsAre(1, 2));
 	for (const Decision &d : ds)
 		EXPECT_EQ(d.unit, unit);
 	EXPECT_EQ(t.scope(unit)->pending, 300u);
@@ -268,7 +270,7 @@ TEST_F(TrackerTest, ChildrenAreReclaimedWithTheirParentNeverTheOtherWayRound)
 	ds = t.decide(); // 1350 - 300 pending = 1050 -> <= 750: the inner unit
 	EXPECT_THAT(sorted(cookies(ds)), ElementsAre(5, 6));
 	EXPECT_EQ(ds[0].unit, inner);
-	EXPECT_EQ(t.participant(*t.find_participant(4))->pending, Pending::None);
+	EXPECT_EQ(t.participant(*t.find_participant(4))->state, EnforceState::None);
 }
 
 TEST_F(TrackerTest, UnitsStayInsideTheScopeBeingRelieved)
@@ -295,24 +297,25 @@ TEST_F(TrackerTest, AbsoluteUpdatesAfterDeltas)
 	const AccountId p = account(s, ScopeKind::Peer, "192.0.2.0/24");
 	auto a = *t.create_participant(p, 7);
 	EXPECT_TRUE(t.claim(a, 100).ok());
-	EXPECT_EQ(t.participant(a)->age, Duration::zero()) << "data arrived now";
+	EXPECT_EQ(t.participant(a)->stalled_for, Duration::zero()) << "data waits from now";
 	clock.advance(seconds(3));
 	EXPECT_TRUE(t.claim(a, 50).ok());
+	EXPECT_EQ(t.participant(a)->stalled_for, Duration(seconds(3)));
 	EXPECT_TRUE(t.release(a, 30).ok());
 	EXPECT_EQ(t.participant(a)->usage, 120u);
-	EXPECT_EQ(t.participant(a)->age, Duration(seconds(3)));
+	EXPECT_EQ(t.participant(a)->stalled_for, Duration::zero()) << "the reader progressed";
 	EXPECT_EQ(t.scope(p)->usage, 120u);
 	EXPECT_EQ(t.scope(s)->usage, 120u);
 
 	EXPECT_TRUE(t.set_usage(a, Usage{500, 4096, seconds(1)}).ok());
 	EXPECT_EQ(t.participant(a)->usage, 500u);
-	EXPECT_EQ(t.participant(a)->age, Duration(seconds(1)));
+	EXPECT_EQ(t.participant(a)->stalled_for, Duration(seconds(1)));
 	EXPECT_EQ(t.total(), 500u);
 
 	EXPECT_TRUE(t.claim(a, 10).ok());
 	EXPECT_EQ(t.release(a, 1000), Status(Error::ReleaseBelowZero));
 	EXPECT_EQ(t.participant(a)->usage, 0u);
-	EXPECT_FALSE(t.participant(a)->age) << "an empty queue has no age";
+	EXPECT_FALSE(t.participant(a)->stalled_for) << "an empty queue is not stalled";
 	EXPECT_EQ(t.total(), 0u);
 	EXPECT_EQ(t.stats().releases_below_zero, 1u);
 
@@ -544,12 +547,12 @@ TEST_F(TrackerTest, BatchesAreTheSameAsSingleUpdates)
 	by_cookie.push_back({7, Usage{1, 0, std::nullopt}});
 	EXPECT_EQ(t.set_usage(by_handle, clock.now()), 200u);
 	EXPECT_EQ(t.total(), 200u * 201 / 2);
-	EXPECT_EQ(t.participant(by_handle[9].id)->age, Duration(seconds(10)));
+	EXPECT_EQ(t.participant(by_handle[9].id)->stalled_for, Duration(seconds(10)));
 	EXPECT_EQ(t.stats().stale_handles, 1u);
 	EXPECT_EQ(t.set_usage(by_cookie, clock.now()), 200u);
 	EXPECT_EQ(t.total(), 200u * 201);
 	EXPECT_EQ(t.scope(s)->usage, t.total());
-	EXPECT_FALSE(t.participant(by_handle[9].id)->age);
+	EXPECT_FALSE(t.participant(by_handle[9].id)->stalled_for);
 	EXPECT_EQ(t.stats().unknown_cookies, 1u);
 }
 
@@ -559,9 +562,9 @@ TEST_F(TrackerTest, DecisionsDescribeThemselves)
 	sock(s, 42, 1200, 12);
 	const auto ds = t.decide();
 	ASSERT_EQ(ds.size(), 1u);
-	EXPECT_EQ(
-		describe(ds[0]),
-		"reclaim cookie=42 usage=1200 age=12.0s scope=system limit=1000 scope_usage=1200");
+	EXPECT_EQ(describe(ds[0]),
+		  "reclaim cookie=42 usage=1200 stalled=12.0s scope=system reason=over-limit "
+		  "limit=1000 scope_usage=1200");
 }
 
 } // namespace

@@ -1,0 +1,95 @@
+// The governor: each round, brings the tracker in line with the socket
+// table, asks it for decisions, plans them, holds back what the safety
+// rules forbid, hands the rest to an actuator and settles every decision
+// with the tracker. Ladder step 1 (tcp_shrink_window in every namespace)
+// runs on each namespace scan. It keeps no per-socket state of its own:
+// the tracker owns what was decided and done, the clamp journal what
+// must be put back.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/socket_table.h"
+#include "enforce/actuator.h"
+#include "enforce/clamp_journal.h"
+#include "enforce/dry_run_actuator.h"
+#include "enforce/netns_sysctl.h"
+#include "governor/safety.h"
+#include "governor/status.h"
+#include "netns/netns.h"
+#include "tracker/tracker.h"
+
+namespace rcvgov::governor {
+
+// What the governor acts through; any of them may be missing (null): a
+// kernel without the enforcement programs has no `bpf`, the --sock-diag
+// mode no `bpf` either.
+struct Actuators {
+	std::unique_ptr<enforce::Actuator> bpf;	 // clamps, and destroys where supported
+	std::unique_ptr<enforce::Actuator> diag; // destroys where bpf cannot
+};
+
+struct Environment {
+	// cgroup v2 id -> path ("/" root, "" unknown).
+	std::function<std::string(uint64_t)> cgroup_path;
+	// Where reader positions come from (see PlanOptions).
+	bool position_is_seq = true;
+};
+
+class Governor {
+public:
+	Governor(const config::Config &cfg, tracker::Limits limits, Actuators act,
+		 std::unique_ptr<enforce::NetnsSysctl> sysctl, Environment env);
+	~Governor();
+
+	// A validated new configuration (SIGHUP). Throws std::invalid_argument
+	// for limits the tracker refuses (nothing changes then).
+	void reconfigure(const config::Config &cfg, tracker::Limits limits);
+
+	// Ladder step 1, after every namespace scan.
+	void on_namespaces(const netns::Registry &registry);
+	// One round after every snapshot.
+	void round(const SocketTable &table, uint64_t now_ns);
+	// On exit: put back what was changed, unless keep_on_exit.
+	void shutdown(const netns::Registry &registry);
+
+	GovernorStatus status() const;
+	std::vector<tracker::ScopeReport> resources() const;
+	// The enforcement state of one socket ("none" when not tracked).
+	std::string_view state_of(uint64_t cookie) const;
+	const enforce::DryRunActuator &dry_run_record() const { return dry_; }
+
+private:
+	void sync(const SocketTable &table, uint64_t now_ns);
+	tracker::AccountId account_for(const SocketInfo &s);
+	void act(const std::vector<tracker::Decision> &decisions, const SocketTable &table,
+		 uint64_t now_ns);
+	void settle(const tracker::Decision &d, tracker::Outcome o);
+	void report(const tracker::Decision &d, const SocketInfo *s, const enforce::Action &a,
+		    const enforce::ActResult &r, bool dry_run, uint64_t now_ns);
+	void summarize(uint64_t now_ns);
+	bool dry_run() const { return cfg_.dry_run || safety_.tripped(); }
+
+	config::Config cfg_;
+	tracker::ManualClock clock_; // set to each round's time
+	std::unique_ptr<tracker::Tracker> tracker_;
+	Actuators act_;
+	enforce::DryRunActuator dry_;
+	std::unique_ptr<enforce::NetnsSysctl> sysctl_;
+	Environment env_;
+	Safety safety_;
+	enforce::ClampJournal journal_;
+	bool breaker_announced_ = false;
+	std::map<std::string, uint64_t> counters_;
+	// Aggregated "protected" log lines: scope -> count in this window.
+	std::map<std::string, uint64_t> protected_window_;
+	uint64_t protected_window_start_ns_ = 0;
+};
+
+} // namespace rcvgov::governor

@@ -1,0 +1,40 @@
+// Where the socket table's rounds come from: one SnapshotSource per daemon,
+// called once per network namespace per round (the caller has entered the
+// namespace). iter/tcp when the BPF programs are loaded, sock_diag when they
+// cannot be.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "common/error.h"
+#include "core/socket_table.h"
+
+namespace rcvgov {
+
+namespace bpf {
+class Observer;
+}
+
+class SnapshotSource {
+public:
+	virtual ~SnapshotSource() = default;
+	// "iter/tcp" or "sock_diag".
+	virtual std::string_view name() const = 0;
+	// Every TCP socket of the CALLING THREAD's network namespace into the
+	// table (upsert), as of now_ns (CLOCK_MONOTONIC). On an error the
+	// sockets collected before it are in the table; the caller decides
+	// whether the round counts.
+	virtual Status collect(SocketTable &table, uint64_t now_ns) = 0;
+};
+
+// The BPF snapshot iterator: reads it in fixed chunks and decodes each chunk
+// straight into the table. observer must outlive the source.
+std::unique_ptr<SnapshotSource> make_iter_source(bpf::Observer &observer);
+
+// NETLINK_SOCK_DIAG: one dump per call, with the inference (autotuned limit,
+// inflations, stall) that needs per-socket history kept in the source.
+std::unique_ptr<SnapshotSource> make_diag_source();
+
+} // namespace rcvgov
