@@ -1,9 +1,43 @@
 #include "enforce/cgroup_paths.h"
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 
 namespace rcvgov::enforce {
+
+std::string cgroup2_mount_in(const std::string &mountinfo)
+{
+	std::istringstream in(mountinfo);
+	std::string line;
+	while (std::getline(in, line)) {
+		// id parent major:minor root mount-point options [optional...] - fstype source ...
+		auto dash = line.find(" - ");
+		if (dash == std::string::npos)
+			continue;
+		std::istringstream tail(line.substr(dash + 3));
+		std::string fstype;
+		tail >> fstype;
+		if (fstype != "cgroup2")
+			continue;
+		std::istringstream head(line.substr(0, dash));
+		std::string f[5];
+		for (auto &x : f)
+			head >> x;
+		return f[4];
+	}
+	return "";
+}
+
+std::string cgroup2_mount()
+{
+	std::ifstream f("/proc/self/mountinfo");
+	std::stringstream ss;
+	ss << f.rdbuf();
+	std::string m = cgroup2_mount_in(ss.str());
+	return m.empty() ? "/sys/fs/cgroup" : m;
+}
 
 void CgroupPaths::rescan()
 {

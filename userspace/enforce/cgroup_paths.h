@@ -10,9 +10,18 @@
 
 namespace rcvgov::enforce {
 
+// The mount point of the cgroup v2 hierarchy, from mountinfo text (the
+// fifth field of the first line whose filesystem type is cgroup2); "" when
+// there is none.
+std::string cgroup2_mount_in(const std::string &mountinfo);
+std::string cgroup2_mount(); // /proc/self/mountinfo, "/sys/fs/cgroup" when absent
+
 class CgroupPaths {
 public:
-	explicit CgroupPaths(std::string root = "/sys/fs/cgroup") : root_(std::move(root)) {}
+	// root: the cgroup v2 mount; by default the one /proc/self/mountinfo
+	// names (hosts with v1 and v2 side by side mount v2 elsewhere, e.g.
+	// /sys/fs/cgroup/unified), /sys/fs/cgroup when none is found.
+	explicit CgroupPaths(std::string root = cgroup2_mount()) : root_(std::move(root)) {}
 	// "/" for the root cgroup, "" when unknown.
 	std::string path(uint64_t id);
 

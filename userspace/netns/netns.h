@@ -70,10 +70,10 @@ public:
 		std::string self_path = "/proc/self/ns/net"; // "" for none (tests)
 		std::string proc_root = "/proc";	     // walks <proc_root>/<pid>/ns/net
 		std::string run_netns_dir = "/run/netns";    // walks <run_netns_dir>/*
-		std::chrono::nanoseconds grace = std::chrono::seconds(10);
+		std::chrono::nanoseconds grace = std::chrono::seconds(2);
 	};
 
-	explicit Registry(std::chrono::nanoseconds grace = std::chrono::seconds(10));
+	explicit Registry(std::chrono::nanoseconds grace = std::chrono::seconds(2));
 	Registry(Options opts, std::unique_ptr<NamespaceOps> ops);
 	Registry(const Registry &) = delete;
 	Registry &operator=(const Registry &) = delete;
@@ -88,6 +88,9 @@ public:
 	// nullptr when unknown. Pointers stay valid until the namespace is
 	// forgotten by a later scan().
 	const Namespace *find(uint64_t cookie) const;
+	// Found by the latest scan (not only kept for its grace period): the
+	// namespaces worth visiting for sockets.
+	bool reachable(const Namespace &ns) const { return ns.last_seen_ns == last_scan_ns_; }
 	// Every namespace held, in the order they were first found (the
 	// daemon's own first). Includes namespaces missed by recent scans but
 	// still within the grace period.
@@ -106,6 +109,7 @@ private:
 	std::map<NamespaceOps::Id, Namespace *> by_id_;
 	std::map<uint64_t, Namespace *> by_cookie_;
 	uint64_t self_cookie_ = 0;
+	uint64_t last_scan_ns_ = 0;
 	ScanReport last_;
 	uint64_t last_degraded_log_ns_ = 0;
 	bool logged_degraded_ = false;

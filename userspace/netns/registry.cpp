@@ -88,6 +88,7 @@ const Namespace *Registry::find(uint64_t cookie) const
 ScanReport Registry::scan(uint64_t now_ns)
 {
 	using Id = NamespaceOps::Id;
+	last_scan_ns_ = now_ns;
 	ScanReport r;
 	std::set<Id> seen, failed;
 	std::map<int, size_t> failures_by_errno;

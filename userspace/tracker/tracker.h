@@ -400,6 +400,7 @@ private:
 	void set_state(uint32_t i, EnforceState s);
 	void set_state_until(uint32_t i, EnforceState s, int64_t until);
 	void back_to_rest(uint32_t i);
+	void rearm(const Decision &d);
 	int64_t deadline(Time now) const;
 	void push_deadline(uint32_t i, int64_t until);
 	bool retired(uint32_t i) const

@@ -77,6 +77,27 @@ void Tracker::back_to_rest(uint32_t i)
 	}
 }
 
+// A reclaim that left its bytes in place (held back, failed, gone) means
+// the reclamation it was part of is not finished: its scope stays in its
+// hysteresis band, so the next decide() looks again and stops only when
+// the scope really is within low water. Without this, a scope whose last
+// victims were held back by a budget would sit between low water and max
+// for good.
+void Tracker::rearm(const Decision &d)
+{
+	if (d.action != Action::Reclaim)
+		return;
+	if (d.scope == ScopeKind::System) {
+		system_reclaiming_ = true;
+		return;
+	}
+	const uint32_t a = account_index(d.account);
+	if (a == kNone || a == 0)
+		return;
+	accounts_[a].flags |= kAccReclaiming;
+	note_account_over(a);
+}
+
 size_t Tracker::expire_pending(Time now)
 {
 	constexpr uint32_t kCounted = state_bit(EnforceState::PendingClamp) |
@@ -136,14 +157,17 @@ Status Tracker::settle(const Decision &d, Outcome o, Time now)
 	case Outcome::Failed:
 		++stats_.settled_failed;
 		set_state_until(i, EnforceState::Failed, deadline(now));
+		rearm(d);
 		return {};
 	case Outcome::Skipped:
 		++stats_.settled_skipped;
 		back_to_rest(i);
+		rearm(d);
 		return {};
 	case Outcome::Gone:
 		++stats_.settled_gone;
 		back_to_rest(i);
+		rearm(d);
 		return {};
 	}
 	++stats_.invalid_settlements; // not an Outcome
