@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # variables are for the tests that source this
 # Shared helpers for rcvgov's root integration tests (bash, sourced).
 # Every test makes its own network namespaces with unique names and removes
 # them on exit, failure or signal; nothing touches the host's namespace
@@ -7,12 +8,15 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${RCVGOV_BIN:-$REPO/build/bin}
+# The test pair programs; the same build as the daemon unless told.
+PAIR_BIN=${RCVGOV_PAIR_BIN:-$BIN}
 TEST_NAME=$(basename "$0" .sh)
 TMP=$(mktemp -d "/tmp/rcvgov-$TEST_NAME.XXXXXX")
 NS_PREFIX="rcvgov-t$$"
 NS_SEND="$NS_PREFIX-s"
 NS_RECV="$NS_PREFIX-r"
 CTL_SOCK="$TMP/rcvgovd.sock"
+DAEMON_LOG="$TMP/rcvgovd.log"
 DAEMON_PID=""
 CLEANUP_HOOKS=()
 
@@ -36,12 +40,11 @@ cleanup() {
 	local rc=$?
 	set +e
 	for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook"; done
-	# Kill everything still running inside our namespaces, then the daemon.
-	for ns in "$NS_SEND" "$NS_RECV"; do
-		if ip netns list | grep -qw "$ns"; then
-			ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-			ip netns del "$ns" 2>/dev/null
-		fi
+	# Kill everything still running inside our namespaces (every one named
+	# $NS_PREFIX-*), then the daemon.
+	for ns in $(our_netns); do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"
@@ -57,6 +60,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Every namespace this test created: all are named $NS_PREFIX-*.
+our_netns() { ip netns list 2>/dev/null | awk -v p="$NS_PREFIX-" 'index($1, p) == 1 { print $1 }'; }
 
 need_root() {
 	[ "$(id -u)" -eq 0 ] || fail "must run as root (network namespaces, BPF)"
@@ -96,14 +102,22 @@ observe_only_config() {
 	printf '[ladder]\nshrink_window = false\nclamp = false\nreclaim = false\n' >"$TMP/observe.toml"
 	echo "$TMP/observe.toml"
 }
+# start_daemon [rcvgovd options]: --interval 500 unless the options give
+# one; the log in $DAEMON_LOG (overwritten by every start).
 start_daemon() {
-	local has_config=0
-	for a in "$@"; do [ "$a" = --config ] && has_config=1; done
+	local has_config=0 has_interval=0
+	for a in "$@"; do
+		case $a in
+		--config | --config=*) has_config=1 ;;
+		--interval | --interval=*) has_interval=1 ;;
+		esac
+	done
 	if [ $has_config -eq 0 ]; then
 		: >"$TMP/empty.toml"
 		set -- --config "$TMP/empty.toml" "$@"
 	fi
-	"$BIN/rcvgovd" --socket "$CTL_SOCK" --interval 500 "$@" >"$TMP/rcvgovd.log" 2>&1 &
+	[ $has_interval -eq 1 ] || set -- --interval 500 "$@"
+	"$BIN/rcvgovd" --socket "$CTL_SOCK" "$@" >"$DAEMON_LOG" 2>&1 &
 	DAEMON_PID=$!
 	wait_for 10 "rcvgovd control socket" ctl status
 }
@@ -145,39 +159,283 @@ rmem_of() {
 	ip netns exec "$1" ss -Htmn "sport = :$2" | sed -n 's/.*skmem:(r\([0-9]*\),rb.*/\1/p' | head -1
 }
 
+# listening NS PORT: something listens on TCP port PORT in namespace NS.
+listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
+
+# start_reader [--rt] [--cgroup PATH] TAG LISTEN [rcvgov-reader options]:
+# a reader in the receiver's namespace (at real-time priority with --rt; in
+# cgroup v2 PATH, from before it opens its socket, with --cgroup),
+# listening when it returns (unless NO_WAIT=1). Output in
+# $TMP/readerTAG.out, its pid in READER_PID.
+start_reader() {
+	local rt="" cg=""
+	while :; do
+		case $1 in
+		--rt) rt=$RT && shift ;;
+		--cgroup) cg=$2 && shift 2 ;;
+		*) break ;;
+		esac
+	done
+	local tag=$1 listen=$2
+	shift 2
+	if [ -n "$cg" ]; then
+		# The shell joins the cgroup, then becomes the reader (exec keeps
+		# the pid), so the listener and every accepted socket belong to it.
+		# shellcheck disable=SC2016,SC2086 # $0 is for the inner shell; $rt a prefix or nothing
+		sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CGROUP_ROOT$cg" \
+			ip netns exec "$NS_RECV" $rt "$PAIR_BIN/rcvgov-reader" --listen "$listen" "$@" \
+			>"$TMP/reader$tag.out" 2>&1 &
+	else
+		# shellcheck disable=SC2086 # $rt is a command prefix or nothing
+		ip netns exec "$NS_RECV" $rt "$PAIR_BIN/rcvgov-reader" --listen "$listen" "$@" \
+			>"$TMP/reader$tag.out" 2>&1 &
+	fi
+	READER_PID=$!
+	[ -n "${NO_WAIT:-}" ] || wait_listening "$tag"
+}
+# wait_listening TAG: reader TAG listens (it says so).
+wait_listening() {
+	WAIT_SAY="cat $TMP/reader$1.out" wait_ms 5000 "reader $1 listening" \
+		grep -q '^listening on ' "$TMP/reader$1.out"
+}
+
+# start_sender [--rt] TAG CONNECT [rcvgov-sender options]: a sender in the
+# sender's namespace; output in $TMP/senderTAG.out, its pid in SENDER_PID.
+start_sender() {
+	local rt=""
+	[ "$1" = --rt ] && rt=$RT && shift
+	local tag=$1 connect=$2
+	shift 2
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_SEND" $rt "$PAIR_BIN/rcvgov-sender" --connect "$connect" "$@" \
+		>"$TMP/sender$tag.out" 2>&1 &
+	SENDER_PID=$!
+}
+
+# accepted TAG [N]: reader TAG accepted at least N (1) connections.
+accepted() { [ "$(grep -c '^accepted' "$TMP/reader$1.out")" -ge "${2:-1}" ]; }
+
+# start_pair [--rt] [--cgroup PATH] TAG LISTEN SECS "READER OPTIONS"
+# "SENDER OPTIONS" [CONNECTIONS]: a reader (in cgroup PATH with --cgroup)
+# and a sender with the given options (word-split), both running SECS
+# seconds, CONNECTIONS (1) connected when it returns.
+start_pair() {
+	local -a pre=()
+	while :; do
+		case $1 in
+		--rt) pre+=(--rt) && shift ;;
+		--cgroup) pre+=(--cgroup "$2") && shift 2 ;;
+		*) break ;;
+		esac
+	done
+	local tag=$1 listen=$2 secs=$3 n=${6:-1} rt=""
+	local -a ropts swopts
+	read -ra ropts <<<"$4"
+	read -ra swopts <<<"$5"
+	[ "$n" -eq 1 ] || ropts+=(--connections "$n") swopts+=(--connections "$n")
+	[[ " ${pre[*]} " == *" --rt "* ]] && rt=--rt
+	start_reader "${pre[@]}" "$tag" "$listen" --duration "${secs}s" "${ropts[@]}"
+	start_sender $rt "$tag" "$listen" --duration "${secs}s" "${swopts[@]}"
+	WAIT_SAY="tail -n 3 $TMP/sender$tag.out $TMP/reader$tag.out" \
+		wait_ms $((5000 + n * 5)) "pair $tag: $n connection(s) accepted" accepted "$tag" "$n"
+}
+
+# Pairs started by start_pairs, by tag: sender and reader pids, and when
+# the connection was up (ms, now_ms).
+declare -A PAIR_SENDER=() PAIR_READER=() PAIR_UP_MS=()
+# start_pairs TAG BASE_PORT COUNT SPACING SECS "READER OPTIONS" "SENDER
+# OPTIONS": COUNT pairs TAG1..TAGCOUNT on ports BASE_PORT+1..: every reader
+# at once, then the senders one after another, started SPACING seconds
+# apart, so that their data ages differ; PAIR_UP_MS says when each reader
+# accepted (ms, the clock of now_ms).
+start_pairs() {
+	local tag=$1 base=$2 count=$3 spacing_ms i next=0 delay
+	local -a ropts swopts
+	read -ra ropts <<<"$6"
+	read -ra swopts <<<"$7"
+	spacing_ms=$(awk -v s="$4" 'BEGIN { printf "%d", s * 1000 }')
+	for i in $(seq 1 "$count"); do
+		NO_WAIT=1 start_reader "$tag$i" "$RECV4:$((base + i))" --duration "${5}s" "${ropts[@]}"
+		PAIR_READER[$tag$i]=$READER_PID
+	done
+	for i in $(seq 1 "$count"); do wait_listening "$tag$i"; done
+	for i in $(seq 1 "$count"); do
+		delay=$((next - $(now_ms)))
+		[ $delay -le 0 ] || sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+		next=$(($(now_ms) + spacing_ms))
+		start_sender "$tag$i" "$RECV4:$((base + i))" --duration "${5}s" "${swopts[@]}"
+		PAIR_SENDER[$tag$i]=$SENDER_PID
+	done
+	for i in $(seq 1 "$count"); do
+		WAIT_SAY="tail -n 3 $TMP/sender$tag$i.out $TMP/reader$tag$i.out" \
+			wait_ms 5000 "pair $tag$i connected" accepted "$tag$i"
+		PAIR_UP_MS[$tag$i]=$(sed -n 's/^accepted .* at=\([0-9]*\).*/\1/p' "$TMP/reader$tag$i.out")
+	done
+}
+# pair_marks TAG COUNT: one character per pair of start_pairs, in start
+# order: "x" when its sender is gone (a sender of these pairs only exits
+# early when its connection is reset: destroyed), "." while it runs.
+pair_marks() {
+	local i m=""
+	for i in $(seq 1 "$2"); do
+		if alive "${PAIR_SENDER[$1$i]}"; then m+="."; else m+="x"; fi
+	done
+	echo "$m"
+}
+# pairs_gone TAG COUNT: how many of those senders are gone.
+pairs_gone() { local m; m=$(pair_marks "$1" "$2"); m=${m//./}; echo ${#m}; }
+# stop_pairs TAG COUNT: stop them (the connections close normally).
+stop_pairs() {
+	local i
+	for i in $(seq 1 "$2"); do
+		kill "${PAIR_SENDER[$1$i]}" "${PAIR_READER[$1$i]}" 2>/dev/null || true
+	done
+}
+
+# cookies_on_port PORT: the cookies the daemon knows for sockets whose
+# local port is PORT (rcvgovctl sockets).
+cookies_on_port() {
+	sockets_json | jq -r --arg p ":$1" '.[] | select(.local | endswith($p)) | .cookie'
+}
+
+# netns_cookie NS: the network namespace cookie (SO_NETNS_COOKIE) of NS,
+# the key rcvgovd lists namespaces by.
+netns_cookie() {
+	ip netns exec "$1" python3 -c 'import socket, struct
+s = socket.socket()
+print(struct.unpack("Q", s.getsockopt(socket.SOL_SOCKET, 71, 8))[0])'
+}
+
 # start_blog_pair LISTEN TAG SECS: the blog pair (sender 1448 B every 1 ms,
 # reader 1 B every 1 ms) across the two namespaces at real-time priority,
 # connected when it returns. Output in $TMP/{reader,sender}TAG.out, the
-# sender's pid in SENDER_PID.
+# sender's pid in SENDER_PID, the reader's in READER_PID.
 start_blog_pair() {
-	local listen=$1 tag=$2 secs=$3 port=${1##*:}
-	ip netns exec "$NS_RECV" $RT "$BIN/rcvgov-reader" --listen "$listen" --mode slow \
-		--read-bytes 1 --interval 1ms --duration "${secs}s" >"$TMP/reader$tag.out" 2>&1 &
-	wait_for 5 "reader $tag listening" \
-		sh -c "ip netns exec $NS_RECV ss -Hltn 'sport = :$port' | grep -q ."
-	ip netns exec "$NS_SEND" $RT "$BIN/rcvgov-sender" --connect "$listen" --payload 1448 \
-		--interval 1ms --duration "${secs}s" >"$TMP/sender$tag.out" 2>&1 &
-	SENDER_PID=$!
-	wait_for 5 "pair $tag connected" grep -q '^accepted' "$TMP/reader$tag.out"
+	start_pair --rt "$2" "$1" "$3" "--mode slow --read-bytes 1 --interval 1ms" \
+		"--payload 1448 --interval 1ms"
 }
 
-# sample_pair PORT SECS: the receiving socket's r and rb once a second;
-# lines "second r rb" in $TMP/samples, the maxima in MAX_R and MAX_RB.
-sample_pair() {
-	local port=$1 secs=$2 i r rb
-	MAX_R=0 MAX_RB=0
-	: >"$TMP/samples"
-	for i in $(seq "$secs"); do
-		sleep 1
-		rb=$(rcvbuf_of "$NS_RECV" "$port")
-		r=$(rmem_of "$NS_RECV" "$port")
-		[ -n "$rb" ] || fail "the receiving socket is gone"
-		echo "$i $r $rb" >>"$TMP/samples"
-		[ "$rb" -gt "$MAX_RB" ] && MAX_RB=$rb
-		[ "$r" -gt "$MAX_R" ] && MAX_R=$r
+# sample_ports SECS PORT...: once a second (on a fixed schedule) for SECS
+# seconds, r and rb of the receiver's socket on each PORT, all from one ss:
+# lines "second r rb" in $TMP/samples.PORT; fails when one of them is gone.
+# PORT_MAX_R[PORT] and PORT_MAX_RB[PORT] are the maxima.
+declare -A PORT_MAX_R=() PORT_MAX_RB=()
+sample_ports() {
+	local secs=$1 i p r rb t0 delay filter="" port
+	shift
+	for p in "$@"; do
+		PORT_MAX_R[$p]=0 PORT_MAX_RB[$p]=0
+		: >"$TMP/samples.$p"
+		filter+="${filter:+ or }sport = :$p"
 	done
-	return 0
+	t0=$(now_ms)
+	for i in $(seq "$secs"); do
+		delay=$((t0 + i * 1000 - $(now_ms)))
+		[ $delay -le 0 ] || sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+		# One line per socket (-O): "PORT R RB".
+		ip netns exec "$NS_RECV" ss -HtmnO "( $filter )" |
+			sed -n 's/^[A-Z-]* *[0-9]* *[0-9]* *[^ ]*:\([0-9]*\) .*skmem:(r\([0-9]*\),rb\([0-9]*\),.*/\1 \2 \3/p' \
+				>"$TMP/sample.now"
+		for p in "$@"; do
+			read -r port r rb < <(awk -v p="$p" '$1 == p' "$TMP/sample.now") || true
+			[ -n "${rb:-}" ] || fail "the receiving socket on port $p is gone (second $i)"
+			echo "$i $r $rb" >>"$TMP/samples.$p"
+			[ "$rb" -le "${PORT_MAX_RB[$p]}" ] || PORT_MAX_RB[$p]=$rb
+			[ "$r" -le "${PORT_MAX_R[$p]}" ] || PORT_MAX_R[$p]=$r
+			rb=""
+		done
+	done
+}
+
+# sample_pair PORT SECS: sample_ports for one port; the lines in
+# $TMP/samples, the maxima in MAX_R and MAX_RB.
+sample_pair() {
+	sample_ports "$2" "$1"
+	cp "$TMP/samples.$1" "$TMP/samples"
+	MAX_R=${PORT_MAX_R[$1]} MAX_RB=${PORT_MAX_RB[$1]}
 }
 
 # py EXPR-SCRIPT: run a python3 assertion script with JSON on stdin.
 py() { python3 -c "$1"; }
+
+# Milliseconds on the wall clock (no process started: cheap on a busy host).
+now_ms() {
+	local t=${EPOCHREALTIME/[.,]/}
+	echo "${t:0:${#t}-3}"
+}
+
+# wait_ms MS WHAT CMD...: poll CMD every 10 ms until it succeeds, at most
+# MS milliseconds; WAITED_MS is how long it took. For latencies that a
+# 0.2 s poll would blur. With WAIT_SAY="command" (a prefix assignment), a
+# timeout also says what that command prints then.
+wait_ms() {
+	local ms=$1 what=$2
+	shift 2
+	local t0
+	t0=$(now_ms)
+	until "$@" >/dev/null 2>&1; do
+		WAITED_MS=$(($(now_ms) - t0))
+		[ "$WAITED_MS" -lt "$ms" ] ||
+			fail "$what: not within $ms ms (waited $WAITED_MS ms)${WAIT_SAY:+; now: $($WAIT_SAY)}"
+		sleep 0.01
+	done
+	WAITED_MS=$(($(now_ms) - t0))
+}
+
+# conn_count NS FILTER [STATE]: TCP sockets in NS matching an ss filter
+# (e.g. 'sport = :7000'), established ones unless STATE says otherwise.
+conn_count() {
+	ip netns exec "$1" ss -Htn state "${3:-established}" "$2" | wc -l
+}
+
+# alive PID: the process still runs.
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# Daemon answers as JSON: status, and every socket (no top-N cut).
+status_json() { ctl status --json; }
+sockets_json() { ctl sockets --limit 0 --json; }
+# status_get JQ-FILTER: one value from rcvgovctl status --json.
+status_get() { ctl status --json | jq -er "$1"; }
+
+# log_count REGEX [FILE]: matching lines in the daemon's log (0 if none).
+log_count() { grep -cE -- "$1" "${2:-$DAEMON_LOG}" || true; }
+# log_cookies REGEX [FILE]: the socket=<cookie> of every matching line.
+log_cookies() { grep -E -- "$1" "${2:-$DAEMON_LOG}" | sed -n 's/.*socket=\([0-9]*\).*/\1/p'; }
+
+# reload_daemon: SIGHUP, then wait until the daemon logged one more
+# "reloaded" line (or failed).
+reload_daemon() {
+	local before
+	before=$(log_count 'reloaded')
+	kill -HUP "$DAEMON_PID"
+	# shellcheck disable=SC2317 # called through wait_for
+	reloaded_more() { [ "$(log_count 'reloaded')" -gt "$before" ]; }
+	wait_for 5 "rcvgovd to log 'reloaded' after SIGHUP" reloaded_more
+}
+
+# fd_count PID: open file descriptors of a process.
+fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# The cgroup v2 hierarchy: /sys/fs/cgroup on unified hosts, elsewhere
+# (hybrid hosts) wherever cgroup2 is mounted, e.g. /sys/fs/cgroup/unified.
+CGROUP_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+# make_cgroup PATH: a cgroup v2 directory (e.g. /rcvgov-test.slice/child)
+# with its parents, removed on exit after its processes are moved to the
+# root cgroup.
+make_cgroup() {
+	[ -n "$CGROUP_ROOT" ] || fail "no cgroup v2 hierarchy is mounted"
+	local top=${1#/}
+	top=${top%%/*}
+	[ -e "$CGROUP_ROOT/$top" ] || CLEANUP_HOOKS+=("remove_cgroup /$top")
+	mkdir -p "$CGROUP_ROOT$1"
+}
+remove_cgroup() {
+	local d pid
+	[ -d "$CGROUP_ROOT$1" ] || return 0
+	while read -r d; do
+		while read -r pid; do
+			echo "$pid" >"$CGROUP_ROOT/cgroup.procs" 2>/dev/null
+		done <"$d/cgroup.procs"
+		rmdir "$d"
+	done < <(find "$CGROUP_ROOT$1" -depth -type d)
+}

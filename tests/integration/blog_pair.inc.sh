@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153 # SHRINK comes from the includer; SENDER*_PID are read via ${!var}
 # The Cloudflare blog pair (sender 1448 B every 1 ms, reader 1 B every 1 ms)
 # over IPv4 and IPv6 at once, with rcvgovd watching from the host namespace.
 # Sourced by blog_pair_shrink0.sh and blog_pair_shrink1.sh with SHRINK set.

@@ -47,7 +47,11 @@ for fam, recv, send, port, pid in (
     start_rcvbuf = first[0]["rcvbuf"] if first else s["autotuned_rcvbuf"]
     print(f"IPv{fam}: cookie {s['cookie']} rmem_alloc {s['rmem_alloc']} rcvbuf {s['rcvbuf']} "
           f"(start {start_rcvbuf}) autotuned {s['autotuned_rcvbuf']} inflations {s['inflations']} "
-          f"data_age_ms {s['data_age_ms']}", file=sys.stderr)
+          f"stall_ms {s['stall_ms']}", file=sys.stderr)
+    # The reader takes a byte every millisecond: it progresses, however much
+    # data waits, so it is never stalled (never a candidate for reclamation).
+    if s["stall_ms"] >= 2000:
+        fail(f"IPv{fam}: a reader that reads every 1 ms looks stalled for {s['stall_ms']} ms")
     receivers[s["cookie"]] = (fam, s, start_rcvbuf)
 
 inflation_cookies = {e["cookie"] for e in events if e["type"] == "inflation"}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bad configuration files get errors that name the file, the line and the
-# key, with a non-zero exit for --check-config; a bad file on SIGHUP keeps
-# the old configuration, a good one is taken.
+# key, with a non-zero exit for --check-config (a max_memory below the floor
+# without force_below_floor is one); a bad file on SIGHUP keeps the old
+# configuration, a good one is taken.
 source "$(dirname "$0")/../lib.sh"
 need_root
 
@@ -23,7 +24,14 @@ printf '[limits]\nmax_memory = "100M"\nlow_water = "200M"\n' >"$TMP/impossible.t
 check 1 "low_water" "$TMP/impossible.toml"
 printf '[limits]\nper_socket = 0\n' >"$TMP/zero.toml"
 check 1 "zero.toml:2: limits.per_socket" "$TMP/zero.toml"
-check 0 "embedded defaults" "$TMP/does-not-exist.toml"
+# A path given with --config must exist (only the default path may be absent).
+check 1 "does-not-exist.toml: no such file" "$TMP/does-not-exist.toml"
+# A quota below the floor (max(16M, RAM/256)) only on purpose.
+printf '[limits]\nmax_memory = "2M"\nlow_water = "1M"\n' >"$TMP/floor.toml"
+check 1 "floor\.toml.*limits\.max_memory.*below the floor of [0-9]" "$TMP/floor.toml"
+check 1 "force_below_floor" "$TMP/floor.toml"
+printf '[limits]\nmax_memory = "2M"\nlow_water = "1M"\nforce_below_floor = true\n' >"$TMP/forced.toml"
+check 0 'system max +2\.0M' "$TMP/forced.toml"
 
 # Reload: good -> bad (kept) -> another good (taken).
 cp "$TMP/good.toml" "$TMP/live.toml"

@@ -5,7 +5,7 @@
 # inflation counted and socat as its owner.
 source "$(dirname "$0")/../lib.sh"
 need_root
-command -v socat >/dev/null && command -v pv >/dev/null || fail "socat and pv are needed: run scripts/deps.sh"
+if ! command -v socat >/dev/null || ! command -v pv >/dev/null; then fail "socat and pv are needed: run scripts/deps.sh"; fi
 
 PORT=5004
 make_pair_netns

@@ -30,7 +30,7 @@ ctl status --json >"$TMP/status.json"
 python3 - "$TMP/status.json" <<'PY' || fail "status does not report the sysctl change"
 import json, sys
 g = json.load(open(sys.argv[1]))["governance"]
-changed = [n for n in g["shrink_window"] if n["changed_by_rcvgov"] and n["before"] == 0 and n["now"] == 1]
+changed = [n for n in g["shrink_window"]["namespaces"] if n["changed"] and n["before"] == 0 and n["now"] == 1]
 assert changed, g["shrink_window"]
 PY
 stop_daemon

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <sys/resource.h>
 
 namespace rcvgov::pair {
 
@@ -29,6 +30,24 @@ void install_stop_handlers()
 }
 
 bool stop_requested() { return stop_flag != 0; }
+
+std::string reserve_fds(const char *flag, uint64_t connections, uint64_t needed)
+{
+	rlimit lim{};
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY &&
+	    lim.rlim_cur < needed) {
+		if (lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= needed) {
+			lim.rlim_cur = needed;
+			if (setrlimit(RLIMIT_NOFILE, &lim) == 0)
+				return "";
+		}
+		return std::string(flag) + " " + std::to_string(connections) + " needs " +
+		       std::to_string(needed) + " file descriptors; the limit is " +
+		       std::to_string(lim.rlim_max == RLIM_INFINITY ? lim.rlim_cur : lim.rlim_max) +
+		       " (ulimit -Hn)";
+	}
+	return "";
+}
 
 Pacer::Pacer(std::chrono::nanoseconds interval) : interval_ns_(interval.count())
 {

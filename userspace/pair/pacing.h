@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <string>
 #include <ctime>
 
 namespace rcvgov::pair {
@@ -11,6 +13,11 @@ namespace rcvgov::pair {
 // SIGINT/SIGTERM set the flag and interrupt blocking calls (no SA_RESTART).
 void install_stop_handlers();
 bool stop_requested();
+
+// Makes room for `needed` file descriptors (raising the soft RLIMIT_NOFILE
+// up to the hard one if need be); "" on success, else why not, e.g.
+// "--connections 30000 needs 30016 file descriptors; the limit is 20000".
+std::string reserve_fds(const char *flag, uint64_t connections, uint64_t needed);
 
 class Pacer {
 public:

@@ -56,6 +56,16 @@ uint64_t parse_size(const std::string &flag, const std::string &text)
 	return n * mult;
 }
 
+uint64_t parse_count(const std::string &flag, const std::string &text, uint64_t max)
+{
+	const std::string want = "a whole number from 1 to " + std::to_string(max);
+	uint64_t n;
+	std::string suffix;
+	if (!split_number(text, n, suffix) || !suffix.empty() || n == 0 || n > max)
+		bad(flag, text, want);
+	return n;
+}
+
 std::chrono::nanoseconds parse_duration(const std::string &flag, const std::string &text,
 					bool allow_zero)
 {
@@ -190,7 +200,7 @@ SenderConfig parse_sender_args(const std::vector<std::string> &args)
 	CLI::App app{"Writes PAYLOAD bytes every INTERVAL to a TCP peer (the blog's sender).",
 		     "rcvgov-sender"};
 	std::string connect, payload = "1448", interval = "1ms", duration = "30s",
-			     connect_timeout = "10s";
+			     connect_timeout = "10s", connections = "1";
 	bool nodelay = true, catch_up = false;
 	app.add_option("--connect", connect, "ADDR:PORT or [ADDR6]:PORT")->required();
 	app.add_option("--payload", payload, "bytes per write (1448, 64K, ...)")
@@ -204,6 +214,9 @@ SenderConfig parse_sender_args(const std::vector<std::string> &args)
 		     "TCP_NODELAY: one segment per write (default on; --no-nodelay for Nagle)");
 	app.add_flag("--catch-up", catch_up,
 		     "after a stall, send the missed writes in a burst (default: skip them)");
+	app.add_option("--connections", connections,
+		       "open N connections, write PAYLOAD on each every INTERVAL without waiting")
+		->capture_default_str();
 	run_cli(app, args);
 	SenderConfig c;
 	c.connect = parse_endpoint("--connect", connect);
@@ -213,6 +226,10 @@ SenderConfig parse_sender_args(const std::vector<std::string> &args)
 	c.connect_timeout = parse_duration("--connect-timeout", connect_timeout);
 	c.nodelay = nodelay;
 	c.catch_up = catch_up;
+	c.connections = parse_count("--connections", connections, max_connections);
+	if (c.catch_up && c.connections > 1)
+		throw std::invalid_argument("--catch-up: only with one connection (with --connections "
+					    "N, a write the socket cannot take is skipped)");
 	return c;
 }
 
@@ -222,7 +239,7 @@ ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 		     "rcvgov-reader"};
 	std::string listen, mode = "slow", read_bytes = "1", fast_bytes = "3300", interval = "1ms",
 			    slow_period = "240s", fast_period = "240s", duration = "30s",
-			    accept_timeout = "60s";
+			    accept_timeout = "60s", connections = "1";
 	app.add_option("--listen", listen, "ADDR:PORT or [ADDR6]:PORT")->required();
 	app.add_option("--mode", mode, "slow, never or oscillate")->capture_default_str();
 	app.add_option("--read-bytes", read_bytes, "bytes per read (slow mode, slow phase)")
@@ -237,6 +254,9 @@ ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 	app.add_option("--duration", duration, "how long to read after accept, 0 = forever")
 		->capture_default_str();
 	app.add_option("--accept-timeout", accept_timeout, "give up waiting for a peer, 0 = never")
+		->capture_default_str();
+	app.add_option("--connections", connections,
+		       "accept N connections, then read each by --mode")
 		->capture_default_str();
 	// No --rcvbuf on purpose: SO_RCVBUF locks autotuning and hides the bug.
 	run_cli(app, args);
@@ -257,6 +277,7 @@ ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 	c.fast_period = parse_duration("--fast-period", fast_period);
 	c.duration = parse_duration("--duration", duration, true);
 	c.accept_timeout = parse_duration("--accept-timeout", accept_timeout, true);
+	c.connections = parse_count("--connections", connections, max_connections);
 	return c;
 }
 

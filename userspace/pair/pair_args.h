@@ -16,6 +16,11 @@ namespace rcvgov::pair {
 
 // "1448", "64K", "1M", "1G" (binary multiples), below 4G.
 uint64_t parse_size(const std::string &flag, const std::string &text);
+// "1", "2000": a whole number from 1 to max (no suffix).
+uint64_t parse_count(const std::string &flag, const std::string &text, uint64_t max);
+// Most connections one program handles (--connections); the process's fd
+// limit, checked at run time, may allow fewer.
+inline constexpr uint64_t max_connections = 65535;
 // "1ms", "500us", "30s", "2m", "0" (0 only where allow_zero).
 std::chrono::nanoseconds parse_duration(const std::string &flag, const std::string &text,
 					bool allow_zero = false);
@@ -46,6 +51,11 @@ struct SenderConfig {
 	// such a burst can fill the receive window to its right edge, and the
 	// zero window that follows ends the blog's unbounded growth at random.
 	bool catch_up = false;
+	// Connections opened to the same peer. With more than one, every
+	// interval writes the payload on each, never waiting for one: a write
+	// the socket cannot take at once is skipped (counted blocked), and a
+	// connection that fails is reported and dropped while the others go on.
+	uint64_t connections = 1;
 };
 
 struct ReaderConfig {
@@ -60,6 +70,10 @@ struct ReaderConfig {
 	// A reader nobody connects to must not outlive the script that started
 	// it; 0 waits forever.
 	std::chrono::nanoseconds accept_timeout = std::chrono::seconds(60);
+	// Connections accepted before reading starts (each read by `mode`; the
+	// accept timeout bounds the wait for each next one). With more than
+	// one, a connection that ends is reported and the others go on.
+	uint64_t connections = 1;
 };
 
 const char *to_string(ReadMode m);

@@ -75,6 +75,24 @@ TEST(PairArgs, BadDurations)
 			"999999999999999999h", "too long");
 }
 
+TEST(PairArgs, Counts)
+{
+	EXPECT_EQ(parse_count("--connections", "1", 10), 1u);
+	EXPECT_EQ(parse_count("--connections", "10", 10), 10u);
+	EXPECT_EQ(parse_count("--connections", "2000", max_connections), 2000u);
+	EXPECT_EQ(parse_count("--connections", "65535", max_connections), 65535u);
+}
+
+TEST(PairArgs, BadCounts)
+{
+	for (const char *bad : {"", "0", "-1", "+3", "1K", "2k", "1.5", "10 ", " 10", "x", "0x10",
+				"65536", "99999999999999999999"})
+		EXPECT_REJECTED(parse_count("--connections", bad, max_connections), "--connections",
+				bad, "a whole number from 1 to 65535");
+	EXPECT_REJECTED(parse_count("--connections", "11", 10), "--connections", "11",
+			"from 1 to 10");
+}
+
 TEST(PairArgs, Endpoints)
 {
 	auto v4 = parse_endpoint("--connect", "10.0.0.2:5001");
@@ -112,6 +130,33 @@ TEST(PairArgs, SenderDefaultsAreTheBlogPair)
 	EXPECT_TRUE(c.nodelay);
 	// A catch-up burst can close the window and end the growth under study.
 	EXPECT_FALSE(c.catch_up);
+	EXPECT_EQ(c.connections, 1u);
+}
+
+TEST(PairArgs, SenderConnections)
+{
+	auto c = parse_sender_args({"--connect", "10.0.0.2:5001", "--connections", "2000",
+				    "--payload", "100", "--interval", "1s"});
+	EXPECT_EQ(c.connections, 2000u);
+	EXPECT_EQ(c.payload, 100u);
+	EXPECT_EQ(c.interval, 1s);
+	EXPECT_EQ(parse_sender_args({"--connect=1.2.3.4:5", "--connections=3"}).connections, 3u);
+	// One connection may catch up; many never wait for one, so cannot.
+	EXPECT_TRUE(
+		parse_sender_args({"--connect", "1.2.3.4:5", "--connections", "1", "--catch-up"})
+			.catch_up);
+	std::string e = error_of([] {
+		parse_sender_args({"--connect", "1.2.3.4:5", "--connections", "2", "--catch-up"});
+	});
+	EXPECT_NE(e.find("--catch-up"), std::string::npos) << e;
+	EXPECT_NE(e.find("only with one connection"), std::string::npos) << e;
+	for (const char *bad : {"0", "1M", "-2", "65536", "many"})
+		EXPECT_REJECTED(parse_sender_args({"--connect", "1.2.3.4:5", "--connections", bad}),
+				"--connections", bad, "a whole number from 1 to 65535");
+	EXPECT_NE(error_of([] {
+			  parse_sender_args({"--connect", "1.2.3.4:5", "--connections"});
+		  }).find("--connections"),
+		  std::string::npos);
 }
 
 TEST(PairArgs, SenderOptions)
@@ -169,6 +214,23 @@ TEST(PairArgs, ReaderDefaultsAreTheBlogPair)
 	EXPECT_EQ(c.fast_period, 240s);
 	EXPECT_EQ(c.fast_bytes, 3300u);
 	EXPECT_EQ(c.accept_timeout, 60s);
+	EXPECT_EQ(c.connections, 1u);
+}
+
+TEST(PairArgs, ReaderConnections)
+{
+	auto c = parse_reader_args({"--listen", "10.0.0.2:7000", "--mode", "never",
+				    "--connections", "5000", "--duration", "0"});
+	EXPECT_EQ(c.connections, 5000u);
+	EXPECT_EQ(c.mode, ReadMode::Never);
+	EXPECT_EQ(c.duration, 0ns);
+	EXPECT_EQ(parse_reader_args({"--listen", "0.0.0.0:1", "--connections", "7", "--mode",
+				     "slow", "--read-bytes", "64K"})
+			  .connections,
+		  7u);
+	for (const char *bad : {"0", "10K", "1e3", "100000"})
+		EXPECT_REJECTED(parse_reader_args({"--listen", "0.0.0.0:1", "--connections", bad}),
+				"--connections", bad, "a whole number from 1 to 65535");
 }
 
 TEST(PairArgs, ReaderModes)
@@ -235,6 +297,7 @@ TEST(PairArgs, Help)
 			ADD_FAILURE() << "no help";
 		} catch (const HelpRequested &h) {
 			EXPECT_NE(h.text.find("--duration"), std::string::npos) << h.text;
+			EXPECT_NE(h.text.find("--connections"), std::string::npos) << h.text;
 		}
 	}
 	try {

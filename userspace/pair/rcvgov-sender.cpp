@@ -114,6 +114,56 @@ bool write_all(int fd, const std::vector<char> &payload, Totals &t)
 	return true;
 }
 
+// One write on a connection of a multi-connection sender: never waits. A
+// payload the socket cannot take at once is skipped (blocked); false (with
+// errno set) when the connection failed.
+bool write_nowait(int fd, const std::vector<char> &payload, Totals &t)
+{
+	ssize_t n = send(fd, payload.data(), payload.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		++t.blocked;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	t.sent += static_cast<uint64_t>(n);
+	if (static_cast<size_t>(n) < payload.size())
+		++t.partial;
+	else
+		++t.writes;
+	return true;
+}
+
+std::string local_and_peer(int fd, const SenderConfig &cfg)
+{
+	sockaddr_storage local{};
+	socklen_t llen = sizeof(local);
+	getsockname(fd, reinterpret_cast<sockaddr *>(&local), &llen);
+	return "local=" + format_sockaddr(reinterpret_cast<sockaddr *>(&local)) +
+	       " peer=" + endpoint(cfg.connect);
+}
+
+// A connected socket, or an empty one with the errno value in `err` (0 when
+// a stop was requested).
+UniqueFd open_connection(const SenderConfig &cfg, int &err, const char *&what)
+{
+	UniqueFd fd(socket(cfg.connect.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+	int one = 1;
+	if (!fd) {
+		err = errno, what = "socket";
+		return fd;
+	}
+	if (cfg.nodelay && setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		err = errno, what = "TCP_NODELAY";
+		return UniqueFd();
+	}
+	if ((err = connect_bounded(fd.get(), cfg))) {
+		what = "connect";
+		if (stop_requested())
+			err = 0;
+		return UniqueFd();
+	}
+	return fd;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -129,35 +179,52 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	install_stop_handlers();
+	const bool multi = cfg.connections > 1;
+	if (multi) {
+		std::string why = reserve_fds("--connections", cfg.connections, cfg.connections + 16);
+		if (!why.empty()) {
+			std::fprintf(stderr, "rcvgov-sender: %s\n", why.c_str());
+			return 1;
+		}
+	}
 
-	UniqueFd fd(socket(cfg.connect.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-	if (!fd) {
-		std::fprintf(stderr, "rcvgov-sender: socket: %s\n", errno_text(errno).c_str());
-		return 1;
+	// Connections are opened one after another, each bounded by
+	// --connect-timeout; one failure ends the run.
+	struct Conn {
+		UniqueFd fd;
+		std::string name;
+	};
+	std::vector<Conn> conns;
+	conns.reserve(cfg.connections);
+	for (uint64_t i = 0; i < cfg.connections; ++i) {
+		int err = 0;
+		const char *what = "";
+		UniqueFd fd = open_connection(cfg, err, what);
+		if (!fd) {
+			if (!err)
+				return 0;
+			std::string which = multi ? " (connection " + std::to_string(i + 1) + " of " +
+							    std::to_string(cfg.connections) + ")"
+						  : "";
+			if (std::string(what) == "connect")
+				std::fprintf(stderr, "rcvgov-sender: connect %s%s: %s\n",
+					     endpoint(cfg.connect).c_str(), which.c_str(),
+					     errno_text(err).c_str());
+			else
+				std::fprintf(stderr, "rcvgov-sender: %s%s: %s\n", what, which.c_str(),
+					     errno_text(err).c_str());
+			return 1;
+		}
+		std::string name = local_and_peer(fd.get(), cfg);
+		std::printf("connected %s pid=%d\n", name.c_str(), getpid());
+		conns.push_back({std::move(fd), std::move(name)});
 	}
-	int one = 1;
-	if (cfg.nodelay && setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
-		std::fprintf(stderr, "rcvgov-sender: TCP_NODELAY: %s\n", errno_text(errno).c_str());
-		return 1;
-	}
-	if (int err = connect_bounded(fd.get(), cfg)) {
-		if (stop_requested())
-			return 0;
-		std::fprintf(stderr, "rcvgov-sender: connect %s: %s\n",
-			     endpoint(cfg.connect).c_str(), errno_text(err).c_str());
-		return 1;
-	}
-	sockaddr_storage local{};
-	socklen_t llen = sizeof(local);
-	getsockname(fd.get(), reinterpret_cast<sockaddr *>(&local), &llen);
-	std::printf("connected local=%s peer=%s pid=%d\n",
-		    format_sockaddr(reinterpret_cast<sockaddr *>(&local)).c_str(),
-		    endpoint(cfg.connect).c_str(), getpid());
 	std::fflush(stdout);
 
 	std::vector<char> payload(cfg.payload, 'x');
 	Totals t;
 	int rc = 0;
+	uint64_t lost = 0;
 	const auto start = std::chrono::steady_clock::now();
 	auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
 	// Writes follow absolute deadlines so jitter does not drift the rate.
@@ -174,25 +241,49 @@ int main(int argc, char **argv)
 				ticks = 0;
 			}
 		}
-		if (!write_all(fd.get(), payload, t)) {
-			if (!stop_requested()) {
-				std::fprintf(stderr, "rcvgov-sender: send: %s\n",
-					     errno_text(errno).c_str());
-				rc = 1;
+		if (!multi) {
+			// One connection: the write blocks while the socket is full.
+			if (!write_all(conns[0].fd.get(), payload, t)) {
+				if (!stop_requested()) {
+					std::fprintf(stderr, "rcvgov-sender: send: %s\n",
+						     errno_text(errno).c_str());
+					rc = 1;
+				}
+				break;
 			}
-			break;
+		} else {
+			for (auto &c : conns) {
+				if (!c.fd || write_nowait(c.fd.get(), payload, t))
+					continue;
+				// Scripts count these lines: a reset here is usually the
+				// receiver's socket being destroyed.
+				std::printf("lost %s: %s\n", c.name.c_str(), errno_text(errno).c_str());
+				std::fflush(stdout);
+				c.fd.reset();
+				++lost;
+			}
+			if (lost == conns.size()) {
+				std::fprintf(stderr, "rcvgov-sender: all %zu connections were lost\n",
+					     conns.size());
+				rc = 1;
+				break;
+			}
 		}
 		if (!pacer.wait())
 			break;
 		++ticks;
 	}
 	std::printf("sent %llu bytes in %llu writes (%llu blocked, %llu partial, %llu skipped) "
-		    "over %.1f s\n",
+		    "over %.1f s",
 		    static_cast<unsigned long long>(t.sent),
 		    static_cast<unsigned long long>(t.writes),
 		    static_cast<unsigned long long>(t.blocked),
 		    static_cast<unsigned long long>(t.partial),
 		    static_cast<unsigned long long>(t.skipped),
 		    std::chrono::duration<double>(elapsed()).count());
+	if (multi)
+		std::printf(", %zu connections (%llu lost)", conns.size(),
+			    static_cast<unsigned long long>(lost));
+	std::printf("\n");
 	return rc;
 }
