@@ -11,8 +11,9 @@ namespace rcvgov::cli {
 
 namespace {
 
-// Left-aligned columns, each as wide as its widest cell.
-std::string table(const std::vector<std::vector<std::string>> &rows)
+// Left-aligned columns, each as wide as its widest cell; without the first
+// row (the header) when header is false.
+std::string table(const std::vector<std::vector<std::string>> &rows, bool header = true)
 {
 	std::vector<size_t> width;
 	for (const auto &r : rows) {
@@ -21,7 +22,8 @@ std::string table(const std::vector<std::vector<std::string>> &rows)
 			width[i] = std::max(width[i], r[i].size());
 	}
 	std::ostringstream out;
-	for (const auto &r : rows) {
+	for (size_t n = header ? 0 : 1; n < rows.size(); ++n) {
+		const auto &r = rows[n];
 		std::string line;
 		for (size_t i = 0; i < r.size(); ++i) {
 			line += r[i];
@@ -85,7 +87,7 @@ std::string render_owner(const nlohmann::json &o)
 	return s;
 }
 
-std::string render_sockets(const nlohmann::json &sockets)
+std::string render_sockets(const nlohmann::json &sockets, bool header)
 {
 	std::vector<std::vector<std::string>> rows{{"COOKIE", "R", "RB", "AUTOTUNED", "INFL",
 						    "STALL", "STATE", "LOCAL", "PEER", "OWNER"}};
@@ -94,7 +96,7 @@ std::string render_sockets(const nlohmann::json &sockets)
 				bytes(s, "autotuned_rcvbuf"), u64(s, "inflations"), stall(s),
 				enforcement(s), str(s, "local"), str(s, "peer"),
 				render_owner(s.contains("owner") ? s["owner"] : nlohmann::json())});
-	return table(rows);
+	return table(rows, header);
 }
 
 std::string render_resources(const nlohmann::json &scopes)
@@ -148,12 +150,14 @@ std::string render_status(const nlohmann::json &st)
 				h.value("first_choice", false) ? "" : str(h, "reason")});
 	out << table(rows) << "\n";
 	std::vector<std::vector<std::string>> counters{{"COUNTER", "VALUE"}};
-	for (const char *group : {"kernel_counters", "counters"})
-		if (st.contains(group))
+	// "control": the control socket's own counters (refused, evicted...).
+	for (const char *group : {"kernel_counters", "counters", "control"})
+		if (st.contains(group) && st[group].is_object())
 			for (const auto &[k, v] : st[group].items())
-				counters.push_back({k, v.is_number()
-							       ? std::to_string(v.get<uint64_t>())
-							       : v.dump()});
+				counters.push_back(
+					{(group == std::string("control") ? "control_" : "") + k,
+					 v.is_number() ? std::to_string(v.get<uint64_t>())
+						       : v.dump()});
 	out << table(counters);
 	if (st.contains("governance") && st["governance"].is_object()) {
 		const auto &g = st["governance"];

@@ -6,7 +6,8 @@
 
 namespace rcvgov::cli {
 
-std::string render_sockets(const nlohmann::json &sockets);
+// header false: the rows only (a later page of the same listing).
+std::string render_sockets(const nlohmann::json &sockets, bool header = true);
 std::string render_status(const nlohmann::json &status);
 std::string render_events(const nlohmann::json &events);
 std::string render_owner(const nlohmann::json &owner);

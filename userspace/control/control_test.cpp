@@ -10,6 +10,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "control/control_test_util.h"
+
 namespace rcvgov::control {
 namespace {
 
@@ -55,19 +57,31 @@ TEST(HandleLine, HandlerErrorBecomesAnswer)
 	EXPECT_EQ(r["error"], "thrown");
 }
 
-class TempDir {
-public:
-	TempDir()
-	{
-		char tmpl[] = "/tmp/rcvgov-ctl-XXXXXX";
-		path_ = mkdtemp(tmpl);
+TEST(HandleLine, NeverThrows)
+{
+	auto weird = [](const nlohmann::json &) -> Result<nlohmann::json> { throw 42; };
+	auto r = handle_line(R"({"cmd":"x"})", weird);
+	EXPECT_EQ(r["ok"], false);
+	for (std::string line : {std::string("\xff\xfe"), std::string("{\"cmd\":\"\xff\"}"),
+				 std::string(1, '\0'), std::string("[[[[[[[[[[[[[[[[")}) {
+		auto a = handle_line(line, echo);
+		EXPECT_EQ(a["ok"], false) << line;
+		// The answer carries the bad bytes in its message: it must still
+		// serialize (invalid UTF-8 replaced).
+		EXPECT_NO_THROW((void)serialize(a));
 	}
-	~TempDir() { std::system(("rm -rf " + path_).c_str()); }
-	const std::string &path() const { return path_; }
+}
 
-private:
-	std::string path_;
-};
+TEST(Serialize, ReplacesInvalidUtf8)
+{
+	nlohmann::json j = {{"ok", true}, {"data", std::string("comm\xff\xfe")}};
+	std::string s = serialize(j);
+	EXPECT_EQ(s.back(), '\n');
+	EXPECT_NE(s.find("comm\xef\xbf\xbd"), std::string::npos) << s; // U+FFFD
+	EXPECT_TRUE(nlohmann::json::accept(s));
+}
+
+using ctltest::TempDir;
 
 TEST(Server, RoundTripAndPermissions)
 {

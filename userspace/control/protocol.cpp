@@ -1,5 +1,6 @@
 #include "control/protocol.h"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace rcvgov::control {
@@ -69,12 +70,17 @@ Result<Request> parse_request(const nlohmann::json &req)
 		return cmd.error();
 	Request r;
 	r.command = *cmd;
-	if (req.contains(key_limit)) {
-		const auto &l = req[key_limit];
-		if (!l.is_number_integer() || (!l.is_number_unsigned() && l.get<int64_t>() < 0))
-			return Error::msg("\"limit\" must be a non-negative integer", EINVAL);
-		r.limit = l.get<size_t>();
+	for (const char *key : {key_limit, key_offset}) {
+		if (!req.contains(key))
+			continue;
+		const auto &v = req[key];
+		if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
+			return Error::msg("\"" + std::string(key) +
+						  "\" must be a non-negative integer",
+					  EINVAL);
+		(key == key_limit ? r.limit : r.offset) = v.get<size_t>();
 	}
+	r.limit = std::min(r.limit, max_page_rows);
 	if (r.command == Command::Events) {
 		if (req.contains(key_type)) {
 			if (!req[key_type].is_string())
@@ -91,14 +97,54 @@ Result<Request> parse_request(const nlohmann::json &req)
 	return r;
 }
 
-nlohmann::json make_request(Command c, size_t limit, std::optional<EventType> type)
+nlohmann::json make_request(Command c, size_t limit, std::optional<EventType> type, size_t offset)
 {
 	nlohmann::json j = {{key_cmd, std::string(command_name(c))}};
 	if (limit && info(c).takes_limit)
 		j[key_limit] = limit;
+	if (offset && info(c).takes_limit)
+		j[key_offset] = offset;
 	if (type && c == Command::Events)
 		j[key_type] = std::string(event_type_name(*type));
 	return j;
+}
+
+nlohmann::json make_page(nlohmann::json items, size_t offset, size_t total)
+{
+	size_t end = offset + items.size();
+	nlohmann::json j = {{"items", std::move(items)}, {"offset", offset}, {"total", total}};
+	j["next_offset"] = end < total ? nlohmann::json(end) : nlohmann::json(nullptr);
+	return j;
+}
+
+Result<Page> parse_page(const nlohmann::json &data)
+{
+	auto bad = [] { return Error::msg("rcvgovd answered a page without items", EPROTO); };
+	if (!data.is_object() || !data.contains("items") || !data["items"].is_array())
+		return bad();
+	auto count = [&](const char *key) -> std::optional<size_t> {
+		if (!data.contains(key) || !data[key].is_number_integer() ||
+		    (!data[key].is_number_unsigned() && data[key].get<int64_t>() < 0))
+			return std::nullopt;
+		return data[key].get<size_t>();
+	};
+	Page p;
+	p.items = data["items"];
+	p.offset = count("offset").value_or(0);
+	p.total = count("total").value_or(0);
+	p.next_offset = count("next_offset");
+	// A daemon that answers a next page that does not advance would make
+	// a client loop for ever.
+	if (p.next_offset && *p.next_offset <= p.offset)
+		return Error::msg("rcvgovd answered a page that does not advance", EPROTO);
+	return p;
+}
+
+std::pair<size_t, size_t> page_bounds(const Request &r, size_t total)
+{
+	size_t begin = std::min(r.offset, total);
+	size_t end = begin + std::min(r.limit, total - begin);
+	return {begin, end};
 }
 
 } // namespace rcvgov::control

@@ -5,8 +5,19 @@
 // the same tables.
 //
 // Wire format: one JSON object per line over a unix stream socket only
-// root may use. A request is {"cmd": "...", "limit": n, "type": "..."}; the
-// answer is {"ok": true, "data": ...} or {"ok": false, "error": "..."}.
+// root may use. A request is {"cmd": "...", "limit": n, "offset": n,
+// "type": "..."}; the answer is {"ok": true, "data": ...} or {"ok": false,
+// "error": "..."}.
+//
+// Paging: the commands that take a limit (sockets, events) answer one page,
+// {"items": [...], "offset": n, "total": n, "next_offset": n or null}, at
+// most max_page_rows rows (default_page_rows when the request gives no
+// "limit"); "next_offset" is what to send as "offset" for the next page,
+// null on the last one. sockets are ordered by receive memory, largest
+// first; events newest first by page (offset 0: the newest), each page in
+// time order. Pages are cut from the live table at each request: a socket
+// whose memory changed between two requests can appear on two pages or on
+// none (rcvgovctl drops repeats by cookie).
 #pragma once
 
 #include <array>
@@ -16,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -57,6 +69,11 @@ inline constexpr std::array<EventTypeInfo, 4> event_types = {{
 inline constexpr const char *key_cmd = "cmd";
 inline constexpr const char *key_limit = "limit";
 inline constexpr const char *key_type = "type";
+inline constexpr const char *key_offset = "offset";
+
+// Rows per page: when the request has no "limit", and at most.
+inline constexpr size_t default_page_rows = 1000;
+inline constexpr size_t max_page_rows = 2000;
 
 const CommandInfo &info(Command c);
 std::string_view command_name(Command c);
@@ -72,15 +89,32 @@ Result<EventType> parse_event_type(std::string_view name);
 
 struct Request {
 	Command command = Command::Status;
-	size_t limit = SIZE_MAX;	    // no "limit": all
+	size_t limit = default_page_rows;   // rows on this page, <= max_page_rows
+	size_t offset = 0;		    // rows skipped before this page
 	std::vector<EventType> event_types; // events: the one asked, or all
 };
 
-// Validates a request object: "cmd" a known command, "limit" a
-// non-negative integer, "type" a known event type (events only).
+// Validates a request object: "cmd" a known command, "limit" and "offset"
+// non-negative integers (a limit above max_page_rows is cut to it), "type"
+// a known event type (events only).
 Result<Request> parse_request(const nlohmann::json &req);
-// The request rcvgovctl sends. limit 0 means all (no "limit" sent).
+// The request rcvgovctl sends. limit 0: no "limit" sent (the daemon's
+// default page); offset 0: no "offset" sent.
 nlohmann::json make_request(Command c, size_t limit = 0,
-			    std::optional<EventType> type = std::nullopt);
+			    std::optional<EventType> type = std::nullopt, size_t offset = 0);
+
+// One page of a paged answer (see above): the daemon builds it with
+// make_page, rcvgovctl reads it with parse_page.
+struct Page {
+	nlohmann::json items = nlohmann::json::array();
+	size_t offset = 0;
+	size_t total = 0;
+	std::optional<size_t> next_offset; // none: the last page
+};
+// items were taken from `offset` on, out of `total`.
+nlohmann::json make_page(nlohmann::json items, size_t offset, size_t total);
+Result<Page> parse_page(const nlohmann::json &data);
+// [begin, end) of the rows of a page over `total` rows.
+std::pair<size_t, size_t> page_bounds(const Request &r, size_t total);
 
 } // namespace rcvgov::control

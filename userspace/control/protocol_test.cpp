@@ -51,7 +51,8 @@ TEST(Protocol, ParseRequest)
 
 	auto all = parse_request({{"cmd", "events"}});
 	ASSERT_TRUE(all.ok());
-	EXPECT_EQ(all->limit, SIZE_MAX);
+	EXPECT_EQ(all->limit, default_page_rows);
+	EXPECT_EQ(all->offset, 0u);
 	EXPECT_EQ(all->event_types.size(), event_types.size());
 
 	auto one = parse_request({{"cmd", "events"}, {"type", "closed"}});
@@ -62,7 +63,9 @@ TEST(Protocol, ParseRequest)
 	     {nlohmann::json{{"cmd", "events"}, {"type", 3}},
 	      nlohmann::json{{"cmd", "events"}, {"type", "nope"}},
 	      nlohmann::json{{"cmd", "sockets"}, {"limit", -1}},
-	      nlohmann::json{{"cmd", "sockets"}, {"limit", "ten"}}, nlohmann::json{{"cmd", "nope"}},
+	      nlohmann::json{{"cmd", "sockets"}, {"limit", "ten"}},
+	      nlohmann::json{{"cmd", "sockets"}, {"offset", -5}},
+	      nlohmann::json{{"cmd", "sockets"}, {"offset", 1.5}}, nlohmann::json{{"cmd", "nope"}},
 	      nlohmann::json{{"cmd", 1}}, nlohmann::json::array()})
 		EXPECT_FALSE(parse_request(bad).ok()) << bad.dump();
 }
@@ -76,6 +79,48 @@ TEST(Protocol, MakeRequestRoundTrips)
 	EXPECT_EQ(back->limit, 7u);
 	EXPECT_EQ(make_request(Command::Status, 7).dump(), R"({"cmd":"status"})");
 	EXPECT_EQ(make_request(Command::Sockets, 0).dump(), R"({"cmd":"sockets"})");
+}
+
+TEST(Protocol, LimitAndOffset)
+{
+	auto r = parse_request({{"cmd", "sockets"}, {"limit", 10}, {"offset", 30}});
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(r->limit, 10u);
+	EXPECT_EQ(r->offset, 30u);
+	auto big = parse_request({{"cmd", "sockets"}, {"limit", 1u << 30}});
+	ASSERT_TRUE(big.ok());
+	EXPECT_EQ(big->limit, max_page_rows);
+	auto j = make_request(Command::Sockets, 50, std::nullopt, 100);
+	EXPECT_EQ(j.dump(), R"({"cmd":"sockets","limit":50,"offset":100})");
+	EXPECT_EQ(make_request(Command::Status, 5, std::nullopt, 9).dump(), R"({"cmd":"status"})");
+}
+
+TEST(Protocol, Pages)
+{
+	Request r;
+	r.limit = 10;
+	r.offset = 95;
+	EXPECT_EQ(page_bounds(r, 100), std::make_pair(size_t{95}, size_t{100}));
+	r.offset = 500;
+	EXPECT_EQ(page_bounds(r, 100), std::make_pair(size_t{100}, size_t{100}));
+	r.offset = 0;
+	EXPECT_EQ(page_bounds(r, 100), std::make_pair(size_t{0}, size_t{10}));
+
+	auto mid = parse_page(make_page({1, 2, 3}, 10, 20));
+	ASSERT_TRUE(mid.ok());
+	EXPECT_EQ(mid->items.size(), 3u);
+	EXPECT_EQ(mid->total, 20u);
+	EXPECT_EQ(mid->next_offset, std::optional<size_t>(13));
+	auto last = parse_page(make_page({1, 2}, 18, 20));
+	ASSERT_TRUE(last.ok());
+	EXPECT_FALSE(last->next_offset);
+	EXPECT_EQ(make_page(nlohmann::json::array(), 0, 0).dump(),
+		  R"({"items":[],"next_offset":null,"offset":0,"total":0})");
+	// A page that does not advance, or no page at all: refused.
+	EXPECT_FALSE(
+		parse_page({{"items", nlohmann::json::array()}, {"offset", 5}, {"next_offset", 5}})
+			.ok());
+	EXPECT_FALSE(parse_page(nlohmann::json::array()).ok());
 }
 
 } // namespace
