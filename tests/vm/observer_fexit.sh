@@ -23,10 +23,10 @@ if [ -e /proc/sys/net/ipv4/tcp_shrink_window ]; then
 fi
 sysctl -w net.ipv4.tcp_adv_win_scale=-2 >/dev/null
 
-CTL="rcvgovctl --socket /run/rcvgovd.sock"
+CTL="rcvgovctl --socket /run/rcvgov/rcvgovd.sock"
 # Observe only: the governor would set tcp_shrink_window=1 and stop the bug.
 printf '[ladder]\nshrink_window = false\nclamp = false\nreclaim = false\n' >/tmp/observe.toml
-rcvgovd --config /tmp/observe.toml --socket /run/rcvgovd.sock --interval 500 >/tmp/rcvgovd.log 2>&1 &
+rcvgovd --config /tmp/observe.toml --socket /run/rcvgov/rcvgovd.sock --interval 500 >/tmp/rcvgovd.log 2>&1 &
 i=0
 until $CTL status >/dev/null 2>&1; do
 	i=$((i + 1))

@@ -16,18 +16,20 @@
 
 #include "bpf/observer.h"
 #include "common/error.h"
-#include "control/control.h"
 #include "config/reload.h"
+#include "control/control.h"
 #include "control/protocol.h"
 #include "core/event.h"
 #include "core/format.h"
 #include "core/socket_table.h"
+#include "daemon/sd_notify.h"
 #include "daemon/status_json.h"
 #include "enforce/bpf_actuator.h"
 #include "enforce/cgroup_paths.h"
 #include "enforce/diag_actuator.h"
 #include "enforce/netns_sysctl.h"
 #include "governor/governor.h"
+#include "journal/journal.h"
 #include "netns/netns.h"
 #include "sources/source.h"
 
@@ -73,15 +75,17 @@ struct Daemon::Impl {
 	SocketTable table;
 	enforce::CgroupPaths cgroups;
 	std::unique_ptr<control::Server> server;
+	// Every kernel change is journaled here before it is made; outlives
+	// the governor.
+	std::unique_ptr<journal::Journal> journal;
 	std::unique_ptr<governor::Governor> governor;
-	UniqueFd epoll, sigfd, timer, netns_timer;
+	SdNotifier notifier = SdNotifier::from_env();
+	UniqueFd epoll, sigfd, timer, netns_timer, watchdog_timer;
 	uint64_t started_ns = mono_ns();
 	std::map<std::string, uint64_t> counters;
 	double last_snapshot_ms = 0;
 	std::string last_snapshot_error;
 	std::string last_netns_degraded;
-	// Sockets whose first inflation was logged: later ones go to debug.
-	std::map<uint64_t, uint32_t> logged_inflation;
 	uint64_t window_inflations = 0;
 	uint64_t window_start_ns = mono_ns();
 
@@ -92,6 +96,8 @@ struct Daemon::Impl {
 	void snapshot();
 	void reload();
 	void summarize(uint64_t now);
+	void notify(Status st);
+	std::string status_line() const;
 	nlohmann::json handle(const nlohmann::json &req);
 	nlohmann::json status() const;
 };
@@ -105,21 +111,36 @@ void Daemon::Impl::on_event(std::span<const uint8_t> bytes)
 		return;
 	}
 	++counters[std::string("events_") + std::string(event_type_name(ev->type))];
+	table.apply(*ev);
 	if (ev->type == EventType::Inflation) {
 		++window_inflations;
-		auto &n = logged_inflation[ev->cookie];
-		auto log_level = n++ == 0 ? spdlog::level::info : spdlog::level::debug;
+		// The first inflation of a socket at info, later ones at debug; the
+		// mark lives in the socket's table entry and goes with it.
+		auto log_level = table.first_inflation_log(ev->cookie) ? spdlog::level::info
+								       : spdlog::level::debug;
 		spdlog::log(log_level,
 			    "inflation socket={} local={} peer={} rcvbuf {} -> {} (autotuned {}) "
 			    "rmem_alloc={} inflations={} owner={}/{} via {}",
 			    ev->cookie, format_endpoint(ev->local), format_endpoint(ev->peer),
 			    ev->rcvbuf_before, ev->rcvbuf_after, ev->autotuned_rcvbuf,
-			    ev->rmem_alloc, ev->inflations, ev->owner.pid, ev->owner.comm,
+			    ev->rmem_alloc, ev->inflations, ev->owner.pid, ev->owner.comm.view(),
 			    source_name(ev->source));
-	} else if (ev->type == EventType::Closed) {
-		logged_inflation.erase(ev->cookie);
 	}
-	table.apply(*ev);
+}
+
+void Daemon::Impl::notify(Status st)
+{
+	if (!st.ok())
+		spdlog::warn("systemd notification: {}", st.error().message);
+}
+
+// The one-line STATUS= systemd shows.
+std::string Daemon::Impl::status_line() const
+{
+	const auto gs = governor->status();
+	return "mode " + gs.mode + ", " + std::to_string(table.size()) + " sockets, " +
+	       format_bytes(gs.total) + " of max " + format_bytes(gs.limits.max) + ", " +
+	       std::to_string(registry.size()) + " namespaces";
 }
 
 void Daemon::Impl::summarize(uint64_t now)
@@ -150,6 +171,8 @@ void Daemon::Impl::snapshot()
 	table.begin_round();
 	std::string first_error;
 	for (const auto &ns : registry.all()) {
+		if (!registry.reachable(*ns))
+			continue; // kept only for its restore data
 		Status st = netns::run_in(*ns, [&] { return source->collect(table, mono_ns()); });
 		if (!st.ok() && first_error.empty())
 			first_error = ns->origin + ": " + st.error().message;
@@ -163,6 +186,8 @@ void Daemon::Impl::snapshot()
 		spdlog::debug("{} sockets gone since the last snapshot", gone);
 	++counters["snapshots"];
 	governor->round(table, mono_ns());
+	if (notifier.enabled())
+		notify(notifier.status(status_line()));
 }
 
 void Daemon::Impl::reload()
@@ -222,17 +247,25 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 		throw std::runtime_error(parsed.error().message);
 	const control::Request &cmd = *parsed;
 	switch (cmd.command) {
-	case control::Command::Status: return status();
+	case control::Command::Status: {
+		nlohmann::json st = status();
+		if (server)
+			st["control"] = server->stats().to_json();
+		return st;
+	}
 	case control::Command::Resources: return resources_json(governor->resources());
 	case control::Command::Sockets: {
+		// One page (control/protocol.h), largest receive memory first.
 		uint64_t now = mono_ns();
+		auto [begin, end] = control::page_bounds(cmd, table.size());
+		std::vector<SocketInfo> top = table.top_by_rmem(end);
 		nlohmann::json arr = nlohmann::json::array();
-		for (const auto &s : table.top_by_rmem(cmd.limit)) {
-			auto j = to_json(s, now);
-			j["enforcement"] = governor->state_of(s.cookie);
+		for (size_t i = begin; i < top.size(); ++i) {
+			auto j = to_json(top[i], now);
+			j["enforcement"] = governor->state_of(top[i].cookie);
 			arr.push_back(std::move(j));
 		}
-		return arr;
+		return control::make_page(std::move(arr), begin, table.size());
 	}
 	case control::Command::Events: {
 		std::vector<const Event *> all;
@@ -241,11 +274,12 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 				all.push_back(&e);
 		std::sort(all.begin(), all.end(),
 			  [](const Event *a, const Event *b) { return a->ts_ns < b->ts_ns; });
-		size_t start = all.size() > cmd.limit ? all.size() - cmd.limit : 0;
+		// One page counted from the newest (offset 0), in time order.
+		auto [skip, upto] = control::page_bounds(cmd, all.size());
 		nlohmann::json arr = nlohmann::json::array();
-		for (size_t i = start; i < all.size(); ++i)
+		for (size_t i = all.size() - upto; i < all.size() - skip; ++i)
 			arr.push_back(to_json(*all[i]));
-		return arr;
+		return control::make_page(std::move(arr), skip, all.size());
 	}
 	}
 	throw std::runtime_error("unhandled command");
@@ -305,7 +339,8 @@ int Daemon::run()
 
 	sigset_t mask;
 	sigemptyset(&mask);
-	for (int sig : {SIGINT, SIGTERM, SIGHUP})
+	// Every signal that would end the process ends it through shutdown().
+	for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
 		sigaddset(&mask, sig);
 	sigprocmask(SIG_BLOCK, &mask, nullptr);
 	d.sigfd.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -319,10 +354,23 @@ int Daemon::run()
 	governor::Environment env;
 	env.cgroup_path = [&d](uint64_t id) { return d.cgroups.path(id); };
 	env.position_is_seq = d.observer != nullptr;
+	// What a previous rcvgovd's restore could not put back stays in the
+	// journal: its original values win over what is found now.
+	journal::Contents adopted;
+	if (!d.opts.journal_path.empty()) {
+		auto loaded = journal::load(d.opts.journal_path);
+		if (!loaded)
+			throw std::runtime_error("journal: " + loaded.error().message);
+		if (*loaded)
+			adopted = std::move(**loaded);
+	}
+	d.journal = std::make_unique<journal::Journal>(d.opts.journal_path, std::move(adopted));
+	auto sysctl = std::make_unique<enforce::NetnsSysctl>(enforce::system_sysctl_ops());
+	sysctl->attach_journal(d.journal.get());
 	d.governor = std::make_unique<governor::Governor>(
 		d.opts.config, std::get<tracker::Limits>(std::move(limits)), d.make_actuators(),
-		std::make_unique<enforce::NetnsSysctl>(enforce::system_sysctl_ops()),
-		std::move(env));
+		std::move(sysctl), std::move(env));
+	d.governor->attach_journal(d.journal.get());
 
 	auto server = control::Server::listen(
 		d.opts.socket_path, [&d](const nlohmann::json &r) { return d.handle(r); });
@@ -334,6 +382,11 @@ int Daemon::run()
 	// Namespaces are looked for more often than sockets are snapshotted:
 	// a container that starts must get tcp_shrink_window=1 promptly.
 	d.netns_timer = periodic_timer(d.opts.config.netns_scan_ms);
+	// systemd's watchdog (WatchdogSec=): fed from this loop, so a stuck
+	// loop gets the daemon restarted.
+	if (uint64_t wd = d.notifier.watchdog_usec())
+		d.watchdog_timer = periodic_timer(
+			static_cast<uint32_t>(std::clamp<uint64_t>(wd / 2000, 1, UINT32_MAX)));
 
 	d.epoll.reset(epoll_create1(EPOLL_CLOEXEC));
 	if (!d.epoll)
@@ -348,6 +401,8 @@ int Daemon::run()
 	watch(d.sigfd.get());
 	watch(d.timer.get());
 	watch(d.netns_timer.get());
+	if (d.watchdog_timer)
+		watch(d.watchdog_timer.get());
 	watch(d.server->fd());
 	if (d.observer)
 		watch(d.observer->event_fd());
@@ -360,6 +415,7 @@ int Daemon::run()
 		     d.opts.config.source, gs.mode, d.source->name(), d.table.size(),
 		     d.registry.size(), format_bytes(gs.limits.max),
 		     format_bytes(gs.limits.low_water), d.opts.socket_path);
+	d.notify(d.notifier.ready(d.status_line()));
 
 	for (;;) {
 		epoll_event evs[8];
@@ -375,14 +431,21 @@ int Daemon::run()
 				signalfd_siginfo si;
 				while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
+						d.notify(d.notifier.reloading());
 						d.reload();
+						d.notify(d.notifier.ready(d.status_line()));
 						continue;
 					}
 					spdlog::info("signal {}: detaching and exiting",
 						     strsignal(static_cast<int>(si.ssi_signo)));
+					d.notify(d.notifier.stopping());
 					d.governor->shutdown(d.registry);
 					return 0;
 				}
+			} else if (d.watchdog_timer && fd == d.watchdog_timer.get()) {
+				uint64_t ticks;
+				(void)!read(fd, &ticks, sizeof(ticks));
+				d.notify(d.notifier.watchdog());
 			} else if (fd == d.netns_timer.get()) {
 				uint64_t ticks;
 				(void)!read(fd, &ticks, sizeof(ticks));
@@ -395,9 +458,26 @@ int Daemon::run()
 			} else if (fd == d.server->fd()) {
 				d.server->dispatch();
 			} else if (d.observer && fd == d.observer->event_fd()) {
-				int rc = d.observer->consume();
+				// A bounded batch: the fd stays readable while more wait, so
+				// an event storm cannot starve the timers and the control
+				// socket.
+				constexpr size_t kEventsPerWakeup = 1024;
+				int rc = d.observer->consume(kEventsPerWakeup);
 				if (rc < 0 && rc != -EINTR)
 					spdlog::warn("ring buffer: {}", errno_text(-rc));
+				if (auto loss = d.observer->check_loss(mono_ns())) {
+					d.counters["events_lost"] = loss->dropped;
+					d.counters["events_over_budget"] = loss->over_budget;
+					if (const auto &r = loss->report)
+						spdlog::warn(
+							"{} events lost (ring buffer full), {} "
+							"lifecycle events over the budget since "
+							"the "
+							"last report ({} and {} in all); the next "
+							"snapshot catches up",
+							r->dropped, r->over_budget, loss->dropped,
+							loss->over_budget);
+				}
 			}
 		}
 	}

@@ -20,6 +20,9 @@ struct DaemonOptions {
 	config::Config config;	      // assembled and validated
 	bool force_sock_diag = false; // skip BPF entirely
 	bool allow_fexit = true;
+	// The crash-safe journal (<runtime dir>/journal); "" keeps it in
+	// memory only.
+	std::string journal_path;
 };
 
 class Daemon {

@@ -110,8 +110,12 @@ NetnsSysctl::apply(const std::vector<std::unique_ptr<netns::Namespace>> &namespa
 		const int v = *cur;
 		st.exists = true;
 		st.error.clear();
-		if (st.before < 0)
-			st.before = v;
+		if (st.before < 0) {
+			// A previous rcvgovd's original (its restore failed) wins.
+			auto adopted = journal_ ? journal_->sysctl_before(ns.cookie) : std::nullopt;
+			st.before = adopted ? *adopted : v;
+			st.changed = adopted && *adopted != v;
+		}
 		if (v >= 1) { // compliant: 1, or 2 (strict mode), kept as it is
 			st.now = v;
 			continue;
@@ -126,7 +130,9 @@ NetnsSysctl::apply(const std::vector<std::unique_ptr<netns::Namespace>> &namespa
 			st.now = v;
 			continue;
 		}
-		Status w = ops_->write(ns, 1);
+		Status w = journal_intent(ns, st.before);
+		if (w.ok())
+			w = ops_->write(ns, 1);
 		if (!w) {
 			if (st.error != w.error().message)
 				spdlog::warn("could not set net.ipv4.tcp_shrink_window=1 in {}: {}",
@@ -169,8 +175,35 @@ void NetnsSysctl::forget_missing(const std::vector<std::unique_ptr<netns::Namesp
 			spdlog::debug("netns cookie {} ({}) is gone: its tcp_shrink_window is no "
 				      "longer ours to restore",
 				      kv.first, kv.second.origin);
+		if (journal_)
+			journal_->drop_sysctl(kv.first);
 		return true;
 	});
+	commit_journal();
+}
+
+Status NetnsSysctl::journal_intent(const netns::Namespace &ns, int before)
+{
+	if (!journal_)
+		return {};
+	journal_->note_sysctl({.netns = ns.cookie,
+			       .dev = ns.dev,
+			       .ino = ns.ino,
+			       .origin = ns.origin,
+			       .before = before,
+			       .set = 1});
+	Status st = journal_->commit();
+	if (!st.ok())
+		return st.error().wrap("not changed: the journal cannot be written");
+	return st;
+}
+
+void NetnsSysctl::commit_journal()
+{
+	if (!journal_)
+		return;
+	if (Status st = journal_->commit(); !st.ok())
+		spdlog::error("journal: {}", st.error().message);
 }
 
 RestoreReport NetnsSysctl::restore(const std::vector<std::unique_ptr<netns::Namespace>> &namespaces)
@@ -198,10 +231,13 @@ RestoreReport NetnsSysctl::restore(const std::vector<std::unique_ptr<netns::Name
 		}
 		st.now = st.before;
 		st.changed = false;
+		if (journal_)
+			journal_->drop_sysctl(cookie);
 		++r.restored;
 		spdlog::info("restored net.ipv4.tcp_shrink_window={} in {}", st.before,
 			     where(*it->second));
 	}
+	commit_journal();
 	return r;
 }
 

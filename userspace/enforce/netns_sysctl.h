@@ -4,7 +4,9 @@
 // back. Any value >= 1 is compliant and kept (2 is the strict mode of this
 // project's kernel series); only 0 is set to 1. Every known namespace is
 // re-read on every apply(), so a reset to 0 from inside is fixed within one
-// scan period.
+// scan period. With a journal attached (journal/journal.h), every change
+// is recorded, with the original value and how to find the namespace
+// again, before it is written to the kernel, and forgotten once put back.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "journal/journal.h"
 #include "netns/netns.h"
 
 namespace rcvgov::enforce {
@@ -91,8 +94,20 @@ public:
 	SysctlReport report() const;
 	const NetnsSysctlEntry *entry(uint64_t cookie) const;
 
+	// Records every change in `j` (which outlives this) before making it;
+	// an original value already in `j` (adopted from a previous rcvgovd)
+	// wins over the value read now. A change that cannot be journaled is
+	// not made.
+	void attach_journal(journal::Journal *j) { journal_ = j; }
+
 private:
+	// Records the change to come and commits it; an Error means: do not
+	// make it.
+	Status journal_intent(const netns::Namespace &ns, int before);
+	void commit_journal();
+
 	std::unique_ptr<SysctlOps> ops_;
+	journal::Journal *journal_ = nullptr;
 	std::map<uint64_t, NetnsSysctlEntry> states_; // by netns cookie
 	NetnsSysctlCounters total_;
 };

@@ -310,3 +310,90 @@ TEST(NetnsSysctlReal, NewNamespaceSetAndRestored)
 
 } // namespace
 } // namespace rcvgov::enforce
+
+// With a journal file: the change is journaled (original, where) before the
+// write; restore() empties it; an original adopted from a previous rcvgovd
+// wins over the value found now (that rcvgovd had set it to 1).
+namespace rcvgov::enforce {
+namespace {
+
+struct JournalDir {
+	std::string dir = [] {
+		char t[] = "/tmp/rcvgov-sysctl-journal.XXXXXX";
+		return std::string(mkdtemp(t));
+	}();
+	~JournalDir() { std::filesystem::remove_all(dir); }
+	std::string path() const { return dir + "/journal"; }
+};
+
+TEST(NetnsSysctlJournal, ChangeIsJournaledBeforeTheWriteAndDroppedOnRestore)
+{
+	JournalDir d;
+	journal::Journal j(d.path());
+	FakeSysctl k;
+	k.value = {{1, 0}, {2, 1}};
+	// The journal must hold the entry when the kernel write happens.
+	struct CheckingOps final : public SysctlOps {
+		FakeOps inner;
+		std::string path;
+		bool journaled_first = false;
+		CheckingOps(FakeSysctl &k, std::string p) : inner(k), path(std::move(p)) {}
+		Result<int> read(const netns::Namespace &ns) override { return inner.read(ns); }
+		Status write(const netns::Namespace &ns, int v) override
+		{
+			if (v == 1) {
+				auto c = journal::load(path);
+				journaled_first = c.ok() && c->has_value() &&
+						  (*c)->sysctls.count(ns.cookie) &&
+						  (*c)->sysctls.at(ns.cookie).before == 0;
+			}
+			return inner.write(ns, v);
+		}
+	};
+	auto ops = std::make_unique<CheckingOps>(k, d.path());
+	auto *raw = ops.get();
+	NetnsSysctl s(std::move(ops));
+	s.attach_journal(&j);
+	auto ns = namespaces({1, 2});
+	(void)s.apply(ns, false);
+	EXPECT_TRUE(raw->journaled_first);
+	ASSERT_EQ(j.contents().sysctls.size(), 1u); // only the one changed
+	EXPECT_EQ(j.contents().sysctls.at(1).origin, "/proc/1/ns/net");
+	auto r = s.restore(ns);
+	EXPECT_EQ(r.restored, 1u);
+	EXPECT_EQ(k.value[1], 0);
+	EXPECT_TRUE(j.empty());
+}
+
+TEST(NetnsSysctlJournal, AdoptedOriginalWins)
+{
+	journal::Contents adopted;
+	adopted.sysctls[1] = {.netns = 1, .origin = "/run/netns/x", .before = 0, .set = 1};
+	journal::Journal j("", adopted);
+	Fixture f;
+	f.k.value = {{1, 1}}; // left at 1 by the crashed rcvgovd
+	f.s.attach_journal(&j);
+	auto ns = namespaces({1});
+	(void)f.s.apply(ns, false);
+	EXPECT_EQ(f.s.entry(1)->before, 0);
+	EXPECT_TRUE(f.s.entry(1)->changed);
+	(void)f.s.restore(ns);
+	EXPECT_EQ(f.k.value[1], 0);
+	EXPECT_TRUE(j.empty());
+}
+
+TEST(NetnsSysctlJournal, UnwritableJournalMeansNoChange)
+{
+	journal::Journal j("/nonexistent-dir-rcvgov/journal");
+	Fixture f;
+	f.k.value = {{1, 0}};
+	f.s.attach_journal(&j);
+	auto ns = namespaces({1});
+	auto c = f.s.apply(ns, false);
+	EXPECT_EQ(c.failed, 1u);
+	EXPECT_EQ(f.k.value[1], 0);
+	EXPECT_TRUE(f.k.writes.empty());
+}
+
+} // namespace
+} // namespace rcvgov::enforce

@@ -116,6 +116,8 @@ void Governor::sync(const SocketTable &table, uint64_t now_ns)
 			(void)tracker_->remove_participant(*p);
 		journal_.forget(cookie);
 	}
+	if (Status st = journal_.commit(); !st.ok())
+		spdlog::error("journal: {}", st.error().message);
 	// One batch: the tracker overlaps the cache misses of the updates.
 	std::vector<tracker::Tracker::CookieUpdate> updates;
 	updates.reserve(table.size());
@@ -211,16 +213,32 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 			a = act_.diag.get();
 		if (!a) {
 			settle(decisions[st.decision], tracker::Outcome::Failed);
-			++counters_["action_unsupported"];
+			if (counters_["action_unsupported"]++ == 0)
+				spdlog::warn("no actuator can {} here ({}): such decisions are "
+					     "counted as action_unsupported and retried after "
+					     "pending_timeout",
+					     enforce::to_string(st.action.kind),
+					     st.action.kind == enforce::Kind::Destroy
+						     ? "neither bpf_sock_destroy nor SOCK_DESTROY"
+						     : "window clamps need the BPF enforcement "
+						       "programs");
 			continue;
 		}
 		batches[a].push_back(&st);
 	}
+	logged_this_round_ = 0;
 	for (auto &[actuator, steps] : batches) {
 		std::vector<enforce::Action> actions;
 		actions.reserve(steps.size());
 		for (const Step *st : steps)
 			actions.push_back(st->action);
+		if (Status j = journal_intents(actions, table, actuator == &dry_); !j.ok()) {
+			spdlog::error("not acting on {} sockets: the journal cannot be written: {}",
+				      steps.size(), j.error().message);
+			for (const Step *st : steps)
+				settle(decisions[st->decision], tracker::Outcome::Failed);
+			continue;
+		}
 		std::vector<enforce::ActResult> results = actuator->apply(actions);
 		for (size_t i = 0; i < steps.size(); ++i) {
 			const Step &st = *steps[i];
@@ -236,10 +254,27 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 					safety_.destroyed(now_ns);
 				else
 					journal_.clamped(st.action.target, r.before);
+			} else if (r.outcome == enforce::Outcome::Gone) {
+				journal_.forget(st.action.target.cookie);
 			}
 			report(d, table.find(d.cookie), st.action, r, actuator == &dry_, now_ns);
 		}
+		if (Status j = journal_.commit(); !j.ok())
+			spdlog::error("journal: {}", j.error().message);
 	}
+}
+
+Status Governor::journal_intents(std::span<const enforce::Action> actions, const SocketTable &table,
+				 bool dry)
+{
+	if (dry)
+		return {};
+	for (const enforce::Action &a : actions)
+		if (a.kind == enforce::Kind::Clamp) {
+			const SocketInfo *s = table.find(a.target.cookie);
+			journal_.intend(a.target, s ? s->window_clamp : 0, a.window_clamp);
+		}
+	return journal_.commit();
 }
 
 void Governor::report(const tracker::Decision &d, const SocketInfo *s, const enforce::Action &a,
@@ -253,6 +288,9 @@ void Governor::report(const tracker::Decision &d, const SocketInfo *s, const enf
 	const std::string why = std::string(tracker::to_string(d.reason)) + " " + scope +
 				": limit " + format_bytes(d.limit);
 	const uint64_t stall = s ? s->stall_ms(now_ns) : 0;
+	// A storm of decisions must not become a storm of log lines.
+	const auto level = ++logged_this_round_ <= kLogLinesPerRound ? spdlog::level::info
+								     : spdlog::level::debug;
 	if (dry_run) {
 		++counters_["dry_run_" + verb];
 		spdlog::info(
@@ -267,18 +305,19 @@ void Governor::report(const tracker::Decision &d, const SocketInfo *s, const enf
 		if (protected_window_start_ns_ == 0)
 			protected_window_start_ns_ = now_ns;
 		++protected_window_[why];
-		spdlog::info("action: {} {} because=\"{}\" usage={} scope_usage={} stall_ms={}",
-			     verb, socket_text(s, d.cookie), why, d.usage, d.scope_usage, stall);
+		spdlog::log(level,
+			    "action: {} {} because=\"{}\" usage={} scope_usage={} stall_ms={}",
+			    verb, socket_text(s, d.cookie), why, d.usage, d.scope_usage, stall);
 		if (a.kind == enforce::Kind::Destroy)
-			spdlog::info("destroyed {} holding {} bytes", socket_text(s, d.cookie),
-				     r.before);
+			spdlog::log(level, "destroyed {} holding {} bytes",
+				    socket_text(s, d.cookie), r.before);
 		else
-			spdlog::info("clamped {} window_clamp {} -> {}, rcvbuf locked at {}",
-				     socket_text(s, d.cookie), r.before, r.after, r.rcvbuf_after);
+			spdlog::log(level, "clamped {} window_clamp {} -> {}, rcvbuf locked at {}",
+				    socket_text(s, d.cookie), r.before, r.after, r.rcvbuf_after);
 		break;
 	case enforce::Outcome::Skipped:
 		++counters_["skipped_progress"];
-		spdlog::info("skipped {} {}: {}", verb, socket_text(s, d.cookie), r.detail);
+		spdlog::log(level, "skipped {} {}: {}", verb, socket_text(s, d.cookie), r.detail);
 		break;
 	case enforce::Outcome::Gone:
 		++counters_["action_gone"];
@@ -311,22 +350,40 @@ void Governor::summarize(uint64_t now_ns)
 
 void Governor::shutdown(const netns::Registry &registry)
 {
+	journal::Journal &j = journal_.journal();
 	if (cfg_.keep_on_exit) {
 		spdlog::info("keep_on_exit: leaving tcp_shrink_window and {} window clamps as they "
-			     "are",
-			     journal_.size());
+			     "are, as configured, and removing the journal {}: nothing will put "
+			     "them back",
+			     journal_.size(), j.path());
+		if (Status st = j.discard(); !st.ok())
+			spdlog::error("journal: {}", st.error().message);
 		return;
 	}
 	if (sysctl_)
 		sysctl_->restore(registry);
-	if (journal_.size() == 0 || !act_.bpf)
-		return;
-	auto actions = journal_.restore_actions();
-	size_t restored = 0;
-	for (const auto &r : act_.bpf->apply(actions))
-		restored += r.outcome == enforce::Outcome::Done;
-	spdlog::info("restored the window clamp of {} of {} clamped sockets (the others are gone)",
-		     restored, actions.size());
+	if (journal_.size() != 0 && act_.bpf) {
+		auto actions = journal_.restore_actions();
+		size_t restored = 0;
+		auto results = act_.bpf->apply(actions);
+		for (size_t i = 0; i < results.size() && i < actions.size(); ++i) {
+			restored += results[i].outcome == enforce::Outcome::Done;
+			if (results[i].outcome == enforce::Outcome::Done ||
+			    results[i].outcome == enforce::Outcome::Gone)
+				journal_.forget(actions[i].target.cookie);
+		}
+		spdlog::info("restored the window clamp of {} of {} clamped sockets (the others "
+			     "are gone)",
+			     restored, actions.size());
+	}
+	Status st = j.empty() ? j.discard() : j.commit();
+	if (!st.ok())
+		spdlog::error("journal: {}", st.error().message);
+	else if (!j.empty())
+		spdlog::error(
+			"{} namespaces and {} sockets could not be restored: they stay in the "
+			"journal {} for the next start or `rcvgovd --restore`",
+			j.contents().sysctls.size(), j.contents().clamps.size(), j.path());
 }
 
 std::vector<tracker::ScopeReport> Governor::resources() const

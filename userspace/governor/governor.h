@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,12 @@ public:
 	void on_namespaces(const netns::Registry &registry);
 	// One round after every snapshot.
 	void round(const SocketTable &table, uint64_t now_ns);
-	// On exit: put back what was changed, unless keep_on_exit.
+	// On exit: put back what was changed, unless keep_on_exit; either way
+	// the journal is removed, unless something could not be put back.
 	void shutdown(const netns::Registry &registry);
+	// Window clamps are recorded in `j` (which outlives this) before they
+	// are made (crash-safe journal).
+	void attach_journal(journal::Journal *j) { journal_.attach(j); }
 
 	GovernorStatus status() const;
 	std::vector<tracker::ScopeReport> resources() const;
@@ -71,6 +76,9 @@ private:
 	void act(const std::vector<tracker::Decision> &decisions, const SocketTable &table,
 		 uint64_t now_ns);
 	void settle(const tracker::Decision &d, tracker::Outcome o);
+	// Records the clamps of a batch before it goes to the kernel.
+	Status journal_intents(std::span<const enforce::Action> actions, const SocketTable &table,
+			       bool dry);
 	void report(const tracker::Decision &d, const SocketInfo *s, const enforce::Action &a,
 		    const enforce::ActResult &r, bool dry_run, uint64_t now_ns);
 	void summarize(uint64_t now_ns);
@@ -86,6 +94,9 @@ private:
 	Safety safety_;
 	enforce::ClampJournal journal_;
 	bool breaker_announced_ = false;
+	// Action lines logged at info in this round; the rest go to debug.
+	static constexpr size_t kLogLinesPerRound = 32;
+	size_t logged_this_round_ = 0;
 	std::map<std::string, uint64_t> counters_;
 	// Aggregated "protected" log lines: scope -> count in this window.
 	std::map<std::string, uint64_t> protected_window_;

@@ -189,6 +189,22 @@ TEST(Governor, DestroyBudgetAndBreaker)
 	EXPECT_EQ(r.gov->status().mode, "enforcing");
 }
 
+TEST(Governor, HeldByTheRoundBudgetIsFinishedNextRound)
+{
+	Rig r;
+	r.cfg.safety.destroy_per_round = 16;
+	r.start();
+	for (uint64_t c = 1; c <= 30; ++c)
+		r.add(c, 50000, 2 + c); // 1.5 MB: 18 must go to reach 600 KB
+	r.gov->round(r.table, kT0);
+	EXPECT_EQ(r.bpf->count(enforce::Kind::Destroy), 16u);
+	// 700 KB left: under max, over low water: the reclamation goes on.
+	r.gov->round(r.table, kT0 + kSec);
+	EXPECT_EQ(r.bpf->count(enforce::Kind::Destroy), 18u);
+	r.gov->round(r.table, kT0 + 2 * kSec);
+	EXPECT_EQ(r.bpf->count(enforce::Kind::Destroy), 18u);
+}
+
 TEST(Governor, DryRunReachesNoActuator)
 {
 	Rig r;

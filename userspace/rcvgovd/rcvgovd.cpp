@@ -1,15 +1,22 @@
 // rcvgovd: the rcvgov daemon. Runs in the foreground; logs to stderr.
+// Before it changes anything it checks its runtime directory, takes the
+// instance lock and puts back what a previous rcvgovd left in the journal
+// (docs/operations-safety.md); `rcvgovd --restore` does only the latter.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "control/control.h"
 #include "core/format.h"
 #include "daemon/daemon.h"
+#include "daemon/instance_lock.h"
+#include "journal/restore.h"
 
 namespace {
 
@@ -53,6 +60,51 @@ void print_config(const rcvgov::config::Config &c, const rcvgov::tracker::Limits
 		  << "dry_run=" << c.dry_run << " keep_on_exit=" << c.keep_on_exit << "\n";
 }
 
+std::string journal_path_in(const std::string &runtime_dir)
+{
+	return runtime_dir + "/journal";
+}
+
+// `rcvgovd --restore` (the unit's ExecStopPost=): puts back what the journal
+// records and exits 0, or non-zero saying what could not be restored.
+int run_restore(const std::string &runtime_dir)
+{
+	if (access(runtime_dir.c_str(), F_OK) != 0 && errno == ENOENT) {
+		spdlog::info("restore: no {}: nothing to restore", runtime_dir);
+		return 0;
+	}
+	if (rcvgov::Status st = rcvgov::check_private_dir(runtime_dir); !st.ok()) {
+		spdlog::critical("restore: {}", st.error().message);
+		return 1;
+	}
+	auto lock = rcvgov::InstanceLock::acquire(runtime_dir + "/rcvgovd.lock");
+	if (!lock) {
+		spdlog::critical("restore: {}: it owns the journal; stop it first (it restores "
+				 "on SIGTERM)",
+				 lock.error().message);
+		return 1;
+	}
+	const std::string path = journal_path_in(runtime_dir);
+	auto r = rcvgov::journal::restore_file(path);
+	if (!r) {
+		spdlog::critical("restore: the journal cannot be read: {}. It is left in place; "
+				 "restore the values it lists by hand, then remove it",
+				 r.error().message);
+		return 1;
+	}
+	if (!r->found) {
+		spdlog::info("restore: no journal at {}: nothing to restore", path);
+		return 0;
+	}
+	if (!r->ok()) {
+		spdlog::critical("restore: {} change(s) could not be put back (listed above); they "
+				 "stay in {}",
+				 r->failures.size(), path);
+		return 1;
+	}
+	return 0;
+}
+
 void print_errors(const rcvgov::config::Errors &errs)
 {
 	for (const auto &e : errs)
@@ -68,7 +120,8 @@ int main(int argc, char **argv)
 	opts.socket_path = rcvgov::control::default_socket_path;
 	opts.config_path = rcvgov::config::default_path;
 	std::string level = "info";
-	bool no_fexit = false, check_config = false;
+	std::string runtime_dir = rcvgov::default_runtime_dir;
+	bool no_fexit = false, check_config = false, restore = false;
 
 	CLI::App app{"rcvgovd: TCP receive-buffer governor daemon"};
 	auto *config_opt =
@@ -81,7 +134,17 @@ int main(int argc, char **argv)
 	app.add_flag("--dry-run", opts.cli.dry_run,
 		     "log what would be done, change nothing in the kernel (wins over the file, "
 		     "also at reload)");
-	app.add_option("--socket", opts.socket_path, "control socket path")->capture_default_str();
+	auto *socket_opt = app.add_option("--socket", opts.socket_path,
+					  "control socket path (default: rcvgovd.sock in the "
+					  "runtime directory)");
+	auto *runtime_opt =
+		app.add_option("--runtime-dir", runtime_dir,
+			       "private directory (root, 0700) for the journal, the instance lock "
+			       "and the control socket (default: the --socket's directory, else "
+			       "/run/rcvgov)")
+			->capture_default_str();
+	app.add_flag("--restore", restore,
+		     "put back everything the journal records (after a crash), then exit");
 	app.add_option("--interval", opts.cli.interval_ms,
 		       "full socket snapshot interval in milliseconds (overrides the file, also "
 		       "at reload)")
@@ -104,6 +167,15 @@ int main(int argc, char **argv)
 	spdlog::set_default_logger(logger);
 	spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 	spdlog::set_level(spdlog::level::from_str(level));
+	// One instance per runtime directory, next to its control socket.
+	if (!runtime_opt->count() && socket_opt->count())
+		runtime_dir = rcvgov::parent_dir(opts.socket_path);
+	while (runtime_dir.size() > 1 && runtime_dir.back() == '/')
+		runtime_dir.pop_back();
+	if (!socket_opt->count())
+		opts.socket_path = runtime_dir + "/rcvgovd.sock";
+	if (restore)
+		return run_restore(runtime_dir);
 
 	// The same assembly as every SIGHUP reload: file, then command line.
 	auto assembled = rcvgov::config::assemble(opts.config_path, opts.cli, opts.config_explicit);
@@ -125,11 +197,37 @@ int main(int argc, char **argv)
 	for (const auto &w : opts.config.warnings)
 		spdlog::warn("{}", w);
 
+	// Before anything is created or changed: private directories, one
+	// instance, and the journal of a previous rcvgovd put back.
+	for (const std::string &dir : {runtime_dir, rcvgov::parent_dir(opts.socket_path)}) {
+		if (rcvgov::Status st = rcvgov::prepare_private_dir(dir); !st.ok()) {
+			spdlog::critical("{}", st.error().message);
+			return 1;
+		}
+	}
+	auto lock = rcvgov::InstanceLock::acquire(runtime_dir + "/rcvgovd.lock");
+	if (!lock) {
+		spdlog::critical("{}", lock.error().message);
+		return 1;
+	}
+	opts.journal_path = journal_path_in(runtime_dir);
+	if (auto r = rcvgov::journal::restore_file(opts.journal_path); !r) {
+		spdlog::critical("the journal cannot be read: {}. rcvgovd cannot tell which values "
+				 "are the originals: restore what it lists by hand, then remove it",
+				 r.error().message);
+		return 1;
+	}
+
+	const std::string journal_path = opts.journal_path;
 	try {
 		rcvgov::Daemon daemon(std::move(opts));
 		return daemon.run();
 	} catch (const std::exception &e) {
 		spdlog::critical("{}", e.what());
-		return 1;
 	}
+	// The daemon is gone (its destructor ran): whatever it changed before
+	// failing is put back from the journal.
+	if (auto r = rcvgov::journal::restore_file(journal_path); !r)
+		spdlog::critical("restoring after the failure: {}", r.error().message);
+	return 1;
 }
