@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstring>
 #include <ctime>
@@ -144,6 +145,14 @@ Result<size_t> receive(const MnlSocket &sock, std::vector<uint8_t> &buf, Clock::
 	}
 }
 
+// mnl_nlmsg_ok() compares (int)nlmsg_len: a length of 2 GiB or more passes
+// as negative, and mnl_nlmsg_next() then loops for ever (0xffffffff aligns
+// to 0) or jumps out of the buffer. Every walk over received bytes uses this.
+bool message_ok(const nlmsghdr *nlh, int left)
+{
+	return mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= static_cast<unsigned>(left);
+}
+
 bool is_ours(const nlmsghdr *nlh, uint32_t seq, uint32_t portid)
 {
 	return nlh->nlmsg_seq == seq && nlh->nlmsg_pid == portid;
@@ -157,7 +166,7 @@ bool nlmsg_error_code(const nlmsghdr *nlh, int &err)
 		return false;
 	int code;
 	std::memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
-	err = -code;
+	err = code == INT_MIN ? EBADMSG : -code; // -INT_MIN is not an int
 	return true;
 }
 
@@ -168,7 +177,7 @@ int nlmsg_done_code(const nlmsghdr *nlh)
 		return 0;
 	int code;
 	std::memcpy(&code, mnl_nlmsg_get_payload(nlh), sizeof(code));
-	return -code;
+	return code == INT_MIN ? EBADMSG : -code; // -INT_MIN is not an int
 }
 
 std::string dump_errno_hint(int err)
@@ -337,16 +346,17 @@ Status dump_family(const MnlSocket &sock, uint8_t family, const DumpOptions &opt
 		req->idiag_ext |= 1u << (INET_DIAG_INFO - 1);
 
 	const std::string what = family_name(family) + " dump";
-	return exchange(sock, nlh, deadline, what,
-			[&](const uint8_t *buf, size_t n, uint32_t portid) -> std::optional<Status> {
-				auto outcome = detail::process_dump_datagram(
-					buf, n, nlh->nlmsg_seq, portid, out);
-				if (!outcome.status)
-					return outcome.status.error().wrap("sock_diag: " + what);
-				if (outcome.done)
-					return Status{};
-				return std::nullopt;
-			});
+	return exchange(
+		sock, nlh, deadline, what,
+		[&](const uint8_t *buf, size_t n, uint32_t portid) -> std::optional<Status> {
+			auto outcome =
+				detail::process_dump_datagram(buf, n, nlh->nlmsg_seq, portid, out);
+			if (!outcome.status)
+				return outcome.status.error().wrap("sock_diag: " + what);
+			if (outcome.done)
+				return Status{};
+			return std::nullopt;
+		});
 }
 
 Error destroy_errno_error(int err, const std::string &what)
@@ -407,7 +417,7 @@ Status wait_for_ack(const MnlSocket &sock, uint32_t seq, Clock::time_point deadl
 			return with_what(n.error(), what);
 		int left = static_cast<int>(*n);
 		for (auto *nlh = reinterpret_cast<const nlmsghdr *>(buf.data());
-		     mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		     message_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (!is_ours(nlh, seq, portid) || nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
 			int code = 0;
@@ -451,7 +461,7 @@ DatagramOutcome process_dump_datagram(const void *buf, size_t len, uint32_t seq,
 	DatagramOutcome o;
 	int left = static_cast<int>(std::min<size_t>(len, INT32_MAX));
 	const auto *nlh = static_cast<const nlmsghdr *>(buf);
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	for (; message_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		// Late replies to an earlier request on this socket, or anything
 		// not addressed to us, are not part of this dump.
 		if (!is_ours(nlh, seq, portid))
@@ -513,7 +523,7 @@ std::optional<Result<DiagSocket>> process_lookup_datagram(const void *buf, size_
 {
 	int left = static_cast<int>(std::min<size_t>(len, INT32_MAX));
 	const auto *nlh = static_cast<const nlmsghdr *>(buf);
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+	for (; message_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 		if (!is_ours(nlh, seq, portid))
 			continue;
 		if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY)
