@@ -50,6 +50,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader before load. */
 const volatile __u32 rl_events_per_sec = 20;
+/* ESTABLISHED + CLOSED events per second, all sockets; 0 = unlimited. */
+const volatile __u32 lifecycle_events_per_sec = 5000;
 /* tcp_probe does the overshoot check only without the fexit coalesce hook. */
 const volatile bool probe_checks_overshoot = true;
 /* Source reported for inflation seen by the fentry/fexit pair. */
@@ -66,6 +68,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rcvgov_lifecycle_budget);
+} lifecycle_budget SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -197,6 +206,34 @@ static __always_inline bool rl_allow(struct rcvgov_sock_state *st, __u64 now)
 		return false;
 	}
 	st->rl_count++;
+	return true;
+}
+
+/*
+ * A connection storm must not flood the ring buffer (the snapshot finds every
+ * socket anyway). The reset at a second's boundary races with other CPUs: at
+ * worst a few events more than the budget in that second.
+ */
+static __always_inline bool lifecycle_allow(__u64 now)
+{
+	struct rcvgov_lifecycle_budget *b;
+	__u64 sec = now / NSEC_PER_SEC;
+	__u32 zero = 0;
+
+	if (!lifecycle_events_per_sec)
+		return true;
+	b = bpf_map_lookup_elem(&lifecycle_budget, &zero);
+	if (!b)
+		return true;
+	if (b->window != sec) {
+		b->window = sec;
+		b->sent = 0;
+	}
+	__sync_fetch_and_add(&b->sent, 1);
+	if (b->sent > lifecycle_events_per_sec) {
+		stat_inc(RCVGOV_STAT_EV_OVER_BUDGET);
+		return false;
+	}
 	return true;
 }
 
@@ -480,7 +517,7 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 	if (newstate == TCP_CLOSE) {
 		/* Sockets we never tracked are not worth an event. */
 		st = bpf_sk_storage_get(&sk_state, (void *)sk, 0, 0);
-		if (st)
+		if (st && lifecycle_allow(now))
 			emit(st, sk, RCVGOV_EV_CLOSED,
 			     RCVGOV_SRC_TP_INET_SOCK_SET_STATE, now,
 			     st->last_rcvbuf, sk_rcvbuf(sk));
@@ -502,8 +539,10 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 	st->last_copied_seq = sk_copied_seq(sk);
 	st->stalled_since_ns = 0;
 	st->flags &= ~RCVGOV_F_AGE_LOWER;
-	emit(st, sk, RCVGOV_EV_ESTABLISHED, RCVGOV_SRC_TP_INET_SOCK_SET_STATE,
-	     now, st->last_rcvbuf, sk_rcvbuf(sk));
+	if (lifecycle_allow(now))
+		emit(st, sk, RCVGOV_EV_ESTABLISHED,
+		     RCVGOV_SRC_TP_INET_SOCK_SET_STATE, now, st->last_rcvbuf,
+		     sk_rcvbuf(sk));
 	return 0;
 }
 

@@ -52,7 +52,18 @@ enum rcvgov_stat {
 	RCVGOV_STAT_INFLATIONS = 4,
 	RCVGOV_STAT_OVERSHOOTS = 5,
 	RCVGOV_STAT_AUTOTUNE_GROWS = 6,
-	RCVGOV_STAT__MAX = 7,
+	/* ESTABLISHED/CLOSED not sent: over the global lifecycle budget */
+	RCVGOV_STAT_EV_OVER_BUDGET = 7,
+	RCVGOV_STAT__MAX = 8,
+};
+
+/*
+ * The global lifecycle-event budget: one second's window and how many
+ * ESTABLISHED/CLOSED events it has sent, over all CPUs (one array entry).
+ */
+struct rcvgov_lifecycle_budget {
+	__u64 window;             /* CLOCK_MONOTONIC seconds */
+	__u64 sent;
 };
 
 /* Flags in rcvgov_sock_state.flags. */

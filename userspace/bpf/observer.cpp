@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
+#include <string>
+#include <unistd.h>
 
 #include "bpf/kernel_btf.h"
 #include "bpf/libbpf_log.h"
@@ -59,6 +61,14 @@ TrialResult try_fexit(const char *func)
 
 } // namespace
 
+const char *stat_name(uint32_t stat)
+{
+	static constexpr const char *names[RCVGOV_STAT__MAX] = {
+		"events_submitted", "events_dropped", "events_ratelimited", "storage_failures",
+		"inflations",	    "overshoots",     "autotune_grows",	    "events_over_budget"};
+	return stat < RCVGOV_STAT__MAX ? names[stat] : "unknown";
+}
+
 KernelFeatures detect_features(bool allow_fexit)
 {
 	KernelBtf btf = KernelBtf::load();
@@ -87,21 +97,43 @@ KernelFeatures detect_features(bool allow_fexit)
 	return f;
 }
 
+namespace {
+
+struct RingCtx {
+	Observer::EventHandler handler;
+	size_t budget_left = 0; // in this consume() call
+};
+
+} // namespace
+
 struct Observer::Impl {
 	AttachPlan plan;
 	std::unique_ptr<rcvgov_bpf, SkelFree> skel;
-	std::unique_ptr<EventHandler> handler;
+	RingCtx ctx;
 	std::unique_ptr<ring_buffer, RingFree> ring;
 	int ncpus = 0;
+	uint64_t loss_checked_ns = 0;
+	LossReport loss_report;
 };
 
 namespace {
 
+// libbpf 1.1 has no ring_buffer__consume_n(). A negative return from the
+// callback makes ring_buffer__consume() stop after this event, which it
+// has already consumed (the consumer position moves past it first).
+constexpr int kBudgetSpent = -ENOSPC;
+
 int ring_cb(void *ctx, void *data, size_t size)
 {
-	auto *h = static_cast<Observer::EventHandler *>(ctx);
-	(*h)(std::span<const uint8_t>(static_cast<const uint8_t *>(data), size));
-	return 0;
+	auto *c = static_cast<RingCtx *>(ctx);
+	c->handler(std::span<const uint8_t>(static_cast<const uint8_t *>(data), size));
+	return --c->budget_left == 0 ? kBudgetSpent : 0;
+}
+
+bool valid_ring_bytes(uint32_t n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	return n >= static_cast<uint32_t>(page) && (n & (n - 1)) == 0;
 }
 
 } // namespace
@@ -122,6 +154,11 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 	rcvgov_bpf *s = impl_->skel.get();
 
 	s->rodata->rl_events_per_sec = opts.events_per_sec_per_socket;
+	s->rodata->lifecycle_events_per_sec = opts.lifecycle_events_per_sec;
+	if (!valid_ring_bytes(opts.ring_bytes))
+		throw std::runtime_error("ring buffer size " + std::to_string(opts.ring_bytes) +
+					 ": not a power of two of at least one page");
+	bpf_map__set_max_entries(s->maps.events, opts.ring_bytes);
 	s->rodata->probe_checks_overshoot = plan.probe_checks_overshoot;
 	s->rodata->clamp_source = plan.clamp_target == "tcp_clamp_window"
 					  ? RCVGOV_SRC_FEXIT_TCP_CLAMP_WINDOW
@@ -148,9 +185,9 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 	if (err)
 		throw std::runtime_error(fail("attaching the BPF programs", -err, true));
 
-	impl_->handler = std::make_unique<EventHandler>(std::move(on_event));
-	impl_->ring.reset(ring_buffer__new(bpf_map__fd(s->maps.events), ring_cb,
-					   impl_->handler.get(), nullptr));
+	impl_->ctx.handler = std::move(on_event);
+	impl_->ring.reset(
+		ring_buffer__new(bpf_map__fd(s->maps.events), ring_cb, &impl_->ctx, nullptr));
 	if (!impl_->ring)
 		throw std::runtime_error(fail("creating the ring buffer reader", errno));
 	impl_->ncpus = libbpf_num_possible_cpus();
@@ -168,9 +205,26 @@ int Observer::event_fd() const
 	return ring_buffer__epoll_fd(impl_->ring.get());
 }
 
-int Observer::consume()
+int Observer::consume(size_t budget)
 {
-	return ring_buffer__consume(impl_->ring.get());
+	if (budget == 0)
+		return 0;
+	impl_->ctx.budget_left = budget;
+	int rc = ring_buffer__consume(impl_->ring.get());
+	if (rc == kBudgetSpent)
+		return static_cast<int>(budget);
+	return rc;
+}
+
+std::optional<Observer::Loss> Observer::check_loss(uint64_t now_ns, uint64_t min_interval_ns)
+{
+	if (impl_->loss_checked_ns != 0 && now_ns - impl_->loss_checked_ns < min_interval_ns)
+		return std::nullopt;
+	impl_->loss_checked_ns = now_ns;
+	auto st = stats();
+	Loss l{st[RCVGOV_STAT_EV_DROPPED], st[RCVGOV_STAT_EV_OVER_BUDGET], std::nullopt};
+	l.report = impl_->loss_report.update(l.dropped, l.over_budget, now_ns);
+	return l;
 }
 
 const std::vector<HookPath> &Observer::paths() const

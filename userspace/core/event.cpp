@@ -61,7 +61,7 @@ Owner copy_owner(const rcvgov_owner &o)
 	r.netns_cookie = o.netns_cookie;
 	r.pid = o.pid;
 	// The kernel NUL-terminates comm, but a bound costs nothing.
-	r.comm.assign(o.comm, strnlen(o.comm, sizeof(o.comm)));
+	r.comm.assign({o.comm, strnlen(o.comm, sizeof(o.comm))});
 	return r;
 }
 

@@ -47,7 +47,7 @@ nlohmann::json to_json(const Owner &o)
 {
 	nlohmann::json j = {{"cgroup_id", o.cgroup_id}, {"netns_cookie", o.netns_cookie}};
 	j["pid"] = o.pid ? nlohmann::json(o.pid) : nlohmann::json(nullptr);
-	j["comm"] = o.pid ? nlohmann::json(o.comm) : nlohmann::json(nullptr);
+	j["comm"] = o.pid ? nlohmann::json(std::string(o.comm.view())) : nlohmann::json(nullptr);
 	return j;
 }
 

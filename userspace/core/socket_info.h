@@ -4,7 +4,8 @@
 
 #include <array>
 #include <cstdint>
-#include <string>
+#include <cstring>
+#include <string_view>
 
 namespace rcvgov {
 
@@ -16,11 +17,45 @@ struct Endpoint {
 	bool operator==(const Endpoint &) const = default;
 };
 
+// A task's comm as the kernel keeps it (TASK_COMM_LEN), stored inline:
+// 16 bytes per socket, no heap. NUL-padded; all 16 used means 16 characters.
+class Comm {
+public:
+	static constexpr size_t kCapacity = 16;
+
+	Comm() = default;
+	Comm(std::string_view s) { assign(s); } // NOLINT: implicit, like a string
+	Comm &operator=(std::string_view s)
+	{
+		assign(s);
+		return *this;
+	}
+	// Keeps the first kCapacity characters, up to the first NUL.
+	void assign(std::string_view s)
+	{
+		buf_.fill('\0');
+		size_t n = 0;
+		while (n < s.size() && n < kCapacity && s[n] != '\0')
+			++n;
+		std::memcpy(buf_.data(), s.data(), n);
+	}
+	size_t size() const { return strnlen(buf_.data(), kCapacity); }
+	bool empty() const { return buf_[0] == '\0'; }
+	std::string_view view() const { return {buf_.data(), size()}; }
+	operator std::string_view() const { return view(); }
+
+	bool operator==(const Comm &) const = default;
+	friend bool operator==(const Comm &a, std::string_view b) { return a.view() == b; }
+
+private:
+	std::array<char, kCapacity> buf_{};
+};
+
 struct Owner {
 	uint64_t cgroup_id = 0;
 	uint64_t netns_cookie = 0;
 	uint32_t pid = 0; // 0: not known
-	std::string comm;
+	Comm comm;
 
 	bool operator==(const Owner &) const = default;
 };

@@ -61,24 +61,45 @@ void SocketTable::apply(const Event &e)
 	s.updated_ns = e.ts_ns;
 }
 
-std::vector<SocketInfo> SocketTable::top_by_rmem(size_t limit) const
+bool SocketTable::first_inflation_log(uint64_t cookie)
 {
-	std::vector<SocketInfo> v;
-	v.reserve(map_.size());
-	for (const auto &[cookie, e] : map_)
-		v.push_back(e.info);
-	auto by_rmem = [](const SocketInfo &a, const SocketInfo &b) {
-		if (a.rmem_alloc != b.rmem_alloc)
-			return a.rmem_alloc > b.rmem_alloc;
-		return a.cookie < b.cookie;
+	auto it = map_.find(cookie);
+	if (it == map_.end() || it->second.inflation_logged)
+		return false;
+	it->second.inflation_logged = true;
+	return true;
+}
+
+std::vector<SocketInfo> SocketTable::top_by_rmem(size_t limit, size_t skip) const
+{
+	if (limit == 0 || skip >= map_.size())
+		return {};
+	const size_t keep = skip + std::min(limit, map_.size() - skip);
+	// "a before b": more memory, then the lower cookie.
+	auto before = [](const SocketInfo *a, const SocketInfo *b) {
+		if (a->rmem_alloc != b->rmem_alloc)
+			return a->rmem_alloc > b->rmem_alloc;
+		return a->cookie < b->cookie;
 	};
-	if (limit < v.size()) {
-		std::partial_sort(v.begin(), v.begin() + limit, v.end(), by_rmem);
-		v.resize(limit);
-	} else {
-		std::sort(v.begin(), v.end(), by_rmem);
+	// A heap of the best `keep` so far with the worst of them on top.
+	std::vector<const SocketInfo *> heap;
+	heap.reserve(keep);
+	for (const auto &[cookie, e] : map_) {
+		if (heap.size() < keep) {
+			heap.push_back(&e.info);
+			std::push_heap(heap.begin(), heap.end(), before);
+		} else if (before(&e.info, heap.front())) {
+			std::pop_heap(heap.begin(), heap.end(), before);
+			heap.back() = &e.info;
+			std::push_heap(heap.begin(), heap.end(), before);
+		}
 	}
-	return v;
+	std::sort_heap(heap.begin(), heap.end(), before);
+	std::vector<SocketInfo> out;
+	out.reserve(heap.size() - skip);
+	for (size_t i = skip; i < heap.size(); ++i)
+		out.push_back(*heap[i]);
+	return out;
 }
 
 const std::deque<Event> &SocketTable::recent_events(EventType t) const

@@ -29,8 +29,16 @@ public:
 	void erase(uint64_t cookie) { map_.erase(cookie); }
 
 	void apply(const Event &e);
+	// True the first time for a socket in the table, false after (and for
+	// one not in the table): its first inflation is worth an info line. The
+	// mark goes with the socket's entry, so it cannot outlive the socket.
+	bool first_inflation_log(uint64_t cookie);
 
-	std::vector<SocketInfo> top_by_rmem(size_t limit) const;
+	// The sockets holding the most receive memory, most first (ties: lower
+	// cookie first): `limit` of them after skipping the first `skip` (one
+	// page). O(n log(skip + limit)) time; the table is not copied: a heap
+	// of skip + limit pointers, and only the page is copied out.
+	std::vector<SocketInfo> top_by_rmem(size_t limit, size_t skip = 0) const;
 	const SocketInfo *find(uint64_t cookie) const;
 	template <class F> void for_each(F &&fn) const
 	{
@@ -38,6 +46,13 @@ public:
 			fn(e.info);
 	}
 	size_t size() const { return map_.size(); }
+	// Bytes per entry in the hash table's node (the allocator adds its own
+	// header) plus the bucket array; for the memory figures.
+	static constexpr size_t node_bytes()
+	{
+		return sizeof(void *) + sizeof(std::pair<const uint64_t, Entry>);
+	}
+	size_t bucket_count() const { return map_.bucket_count(); }
 	// The most recent events of one type (each type has its own bound, so
 	// frequent overshoots cannot push the rarer inflations out).
 	const std::deque<Event> &recent_events(EventType t) const;
@@ -45,7 +60,8 @@ public:
 private:
 	struct Entry {
 		SocketInfo info;
-		uint64_t round = 0;
+		uint64_t round = 0; // the last round that saw it (or made it, by an event)
+		bool inflation_logged = false;
 	};
 	void remember(const Event &e);
 

@@ -157,5 +157,83 @@ TEST(SocketTable, UpsertStoresWhatTheSourceSays)
 	EXPECT_EQ(t.find(1)->copied_seq, 1234u);
 }
 
+TEST(SocketTable, TopByRmemTiesAndZeroLimit)
+{
+	SocketTable t;
+	t.begin_round();
+	for (uint64_t c = 1; c <= 100; ++c)
+		t.upsert(sock(c, static_cast<uint32_t>((c % 7) * 10)));
+	t.end_round();
+	auto top = t.top_by_rmem(5);
+	ASSERT_EQ(top.size(), 5u);
+	// rmem 60 for cookies 6, 13, 20, ...: the lower cookies first.
+	EXPECT_EQ(top[0].cookie, 6u);
+	EXPECT_EQ(top[1].cookie, 13u);
+	EXPECT_EQ(top[4].cookie, 34u);
+	for (size_t i = 1; i < top.size(); ++i)
+		EXPECT_GE(top[i - 1].rmem_alloc, top[i].rmem_alloc);
+	EXPECT_TRUE(t.top_by_rmem(0).empty());
+	auto all = t.top_by_rmem(1000);
+	ASSERT_EQ(all.size(), 100u);
+	EXPECT_EQ(all.back().rmem_alloc, 0u);
+	EXPECT_EQ(all.back().cookie, 98u);
+	// Pages: the same order, cut.
+	auto page = t.top_by_rmem(10, 95);
+	ASSERT_EQ(page.size(), 5u);
+	EXPECT_EQ(page[0].cookie, all[95].cookie);
+	EXPECT_EQ(page[4].cookie, 98u);
+	EXPECT_EQ(t.top_by_rmem(3, 2)[0].cookie, top[2].cookie);
+	EXPECT_TRUE(t.top_by_rmem(10, 100).empty());
+}
+
+// A CLOSED event lost (ring buffer full, over the budget) leaves the entry
+// its ESTABLISHED event made only until the next full round.
+TEST(SocketTable, LostCloseGoneAfterNextRound)
+{
+	SocketTable t;
+	t.begin_round();
+	t.upsert(sock(1, 10));
+	t.end_round();
+	t.apply(event(EventType::Established, 2));
+	t.apply(event(EventType::Inflation, 3));
+	ASSERT_EQ(t.size(), 3u);
+	t.begin_round();
+	t.upsert(sock(1, 10));
+	EXPECT_EQ(t.end_round(), 2u);
+	EXPECT_EQ(t.size(), 1u);
+	EXPECT_EQ(t.find(2), nullptr);
+	EXPECT_EQ(t.find(3), nullptr);
+}
+
+TEST(SocketTable, FirstInflationLogGoesWithTheSocket)
+{
+	SocketTable t;
+	EXPECT_FALSE(t.first_inflation_log(1)); // not in the table
+	t.apply(event(EventType::Inflation, 1));
+	EXPECT_TRUE(t.first_inflation_log(1));
+	EXPECT_FALSE(t.first_inflation_log(1));
+	t.begin_round();
+	t.upsert(sock(1, 10)); // a snapshot keeps the mark
+	t.end_round();
+	EXPECT_FALSE(t.first_inflation_log(1));
+	t.apply(event(EventType::Closed, 1));
+	t.apply(event(EventType::Inflation, 1)); // a reused cookie is news again
+	EXPECT_TRUE(t.first_inflation_log(1));
+}
+
+TEST(Comm, InlineAndBounded)
+{
+	Owner o;
+	EXPECT_TRUE(o.comm.empty());
+	o.comm = "rcvgov-reader";
+	EXPECT_EQ(o.comm, "rcvgov-reader");
+	EXPECT_EQ(o.comm.size(), 13u);
+	o.comm = "0123456789abcdefXYZ";
+	EXPECT_EQ(o.comm.view(), "0123456789abcdef");
+	o.comm = std::string_view("ab\0cd", 5);
+	EXPECT_EQ(o.comm.view(), "ab");
+	static_assert(sizeof(Comm) == 16);
+}
+
 } // namespace
 } // namespace rcvgov

@@ -6,10 +6,6 @@ namespace rcvgov {
 
 namespace {
 
-constexpr const char *stat_names[RCVGOV_STAT__MAX] = {
-	"events_submitted", "events_dropped", "events_ratelimited", "storage_failures",
-	"inflations",	    "overshoots",     "autotune_grows"};
-
 nlohmann::json counters_json(const std::map<std::string, uint64_t> &m)
 {
 	nlohmann::json c = nlohmann::json::object();
@@ -92,7 +88,7 @@ nlohmann::json status_json(const DaemonFacts &f, const governor::GovernorStatus 
 		auto st = f.observer->stats();
 		nlohmann::json k;
 		for (int i = 0; i < RCVGOV_STAT__MAX; ++i)
-			k[stat_names[i]] = st[i];
+			k[bpf::stat_name(i)] = st[i];
 		j["kernel_counters"] = k;
 	} else {
 		j["hooks"].push_back({{"hook", "snapshot"},

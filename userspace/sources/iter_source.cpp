@@ -29,32 +29,7 @@ public:
 		Result<UniqueFd> fd = observer_.open_snapshot();
 		if (!fd)
 			return fd.error();
-		auto sink = [&](SocketInfo &&s) { table.upsert(std::move(s)); };
-		// A read may end inside a record: the tail is carried to the front
-		// and completed by the next read.
-		size_t have = 0;
-		for (;;) {
-			ssize_t n = ::read(fd->get(), buf_.data() + have, buf_.size() - have);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return Error::sys(errno, "reading the iter/tcp snapshot");
-			}
-			if (n == 0)
-				break;
-			have += static_cast<size_t>(n);
-			const size_t whole = have - have % kRecord;
-			if (Status st = decode_snapshot({buf_.data(), whole}, sink); !st)
-				return st.error().wrap("iter/tcp snapshot");
-			std::memmove(buf_.data(), buf_.data() + whole, have - whole);
-			have -= whole;
-		}
-		if (have != 0)
-			return Error::msg("iter/tcp snapshot ends inside a record (" +
-						  std::to_string(have) + " of " +
-						  std::to_string(kRecord) + " bytes)",
-					  EBADMSG);
-		return {};
+		return read_snapshot_records(fd->get(), buf_, table);
 	}
 
 private:
@@ -63,6 +38,39 @@ private:
 };
 
 } // namespace
+
+Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table)
+{
+	if (buf.size() < kRecord)
+		return Error::msg("snapshot buffer smaller than one record", EINVAL);
+	buf = buf.first(buf.size() - buf.size() % kRecord);
+	auto sink = [&](SocketInfo &&s) { table.upsert(std::move(s)); };
+	// A read may end inside a record: the tail is carried to the front and
+	// completed by the next read.
+	size_t have = 0;
+	for (;;) {
+		ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return Error::sys(errno, "reading the iter/tcp snapshot");
+		}
+		if (n == 0)
+			break;
+		have += static_cast<size_t>(n);
+		const size_t whole = have - have % kRecord;
+		if (Status st = decode_snapshot({buf.data(), whole}, sink); !st)
+			return st.error().wrap("iter/tcp snapshot");
+		std::memmove(buf.data(), buf.data() + whole, have - whole);
+		have -= whole;
+	}
+	if (have != 0)
+		return Error::msg("iter/tcp snapshot ends inside a record (" +
+					  std::to_string(have) + " of " + std::to_string(kRecord) +
+					  " bytes)",
+				  EBADMSG);
+	return {};
+}
 
 std::unique_ptr<SnapshotSource> make_iter_source(bpf::Observer &observer)
 {

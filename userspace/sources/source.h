@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "common/error.h"
@@ -32,6 +33,13 @@ public:
 // The BPF snapshot iterator: reads it in fixed chunks and decodes each chunk
 // straight into the table. observer must outlive the source.
 std::unique_ptr<SnapshotSource> make_iter_source(bpf::Observer &observer);
+
+// The iter/tcp source's reading loop, for any fd that yields snapshot
+// records (the BPF iterator, or a pipe in the scale benchmark): reads into
+// buf (a whole number of records, at least one) and decodes each read
+// straight into the table, carrying a record split between reads over.
+// Memory does not grow with the number of sockets.
+Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table);
 
 // NETLINK_SOCK_DIAG: one dump per call, with the inference (autotuned limit,
 // inflations, stall) that needs per-socket history kept in the source.
