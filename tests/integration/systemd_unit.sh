@@ -27,7 +27,7 @@ grep -q "^ExecStart=$BIN/rcvgovd" "$UNIT" || fail "ExecStart= not rewritten"
 # The settings the daemon's safety depends on.
 for want in "Type=notify" "ExecStopPost=$BIN/rcvgovd --restore" "RuntimeDirectoryPreserve=yes" \
 	"RuntimeDirectoryMode=0700" "WatchdogSec=" "ExecReload=/bin/kill -HUP \$MAINPID" \
-	"NoNewPrivileges=yes" "ProtectSystem=strict" "RestrictNamespaces=net" "MemoryMax=256M"; do
+	"NoNewPrivileges=yes" "ProtectSystem=strict" "RestrictNamespaces=net" "MemoryMax=512M"; do
 	grep -qF -- "$want" "$UNIT" || fail "the unit lacks $want"
 done
 
