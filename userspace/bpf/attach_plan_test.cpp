@@ -36,7 +36,10 @@ KernelFeatures host_618()
 	return f;
 }
 
-AttachPlan debian_61_plan() { return plan_attach(debian_61()); }
+AttachPlan debian_61_plan()
+{
+	return plan_attach(debian_61());
+}
 
 TEST(AttachPlan, Debian61UsesFexit)
 {

@@ -29,7 +29,10 @@ struct Error {
 	}
 	static Error msg(std::string m, int err = 0) { return Error{err, std::move(m)}; }
 	// The same error with context in front: "context: message".
-	Error wrap(const std::string &context) const { return Error{errnum, context + ": " + message}; }
+	Error wrap(const std::string &context) const
+	{
+		return Error{errnum, context + ": " + message};
+	}
 };
 
 // A value or an Error (std::expected is C++23).

@@ -10,11 +10,20 @@ namespace {
 
 volatile sig_atomic_t stop_flag = 0;
 
-void on_stop(int) { stop_flag = 1; }
+void on_stop(int)
+{
+	stop_flag = 1;
+}
 
-long long to_ns(const timespec &t) { return t.tv_sec * 1000000000LL + t.tv_nsec; }
+long long to_ns(const timespec &t)
+{
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
-timespec from_ns(long long ns) { return timespec{ns / 1000000000LL, ns % 1000000000LL}; }
+timespec from_ns(long long ns)
+{
+	return timespec{ns / 1000000000LL, ns % 1000000000LL};
+}
 
 } // namespace
 
@@ -29,7 +38,10 @@ void install_stop_handlers()
 	signal(SIGPIPE, SIG_IGN);
 }
 
-bool stop_requested() { return stop_flag != 0; }
+bool stop_requested()
+{
+	return stop_flag != 0;
+}
 
 std::string reserve_fds(const char *flag, uint64_t connections, uint64_t needed)
 {

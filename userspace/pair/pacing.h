@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string>
 #include <ctime>
+#include <string>
 
 namespace rcvgov::pair {
 

@@ -228,8 +228,9 @@ SenderConfig parse_sender_args(const std::vector<std::string> &args)
 	c.catch_up = catch_up;
 	c.connections = parse_count("--connections", connections, max_connections);
 	if (c.catch_up && c.connections > 1)
-		throw std::invalid_argument("--catch-up: only with one connection (with --connections "
-					    "N, a write the socket cannot take is skipped)");
+		throw std::invalid_argument(
+			"--catch-up: only with one connection (with --connections "
+			"N, a write the socket cannot take is skipped)");
 	return c;
 }
 

@@ -219,8 +219,8 @@ TEST(PairArgs, ReaderDefaultsAreTheBlogPair)
 
 TEST(PairArgs, ReaderConnections)
 {
-	auto c = parse_reader_args({"--listen", "10.0.0.2:7000", "--mode", "never",
-				    "--connections", "5000", "--duration", "0"});
+	auto c = parse_reader_args({"--listen", "10.0.0.2:7000", "--mode", "never", "--connections",
+				    "5000", "--duration", "0"});
 	EXPECT_EQ(c.connections, 5000u);
 	EXPECT_EQ(c.mode, ReadMode::Never);
 	EXPECT_EQ(c.duration, 0ns);

@@ -98,7 +98,8 @@ int main(int argc, char **argv)
 	install_stop_handlers();
 	const bool multi = cfg.connections > 1;
 	if (multi) {
-		std::string why = reserve_fds("--connections", cfg.connections, cfg.connections + 16);
+		std::string why =
+			reserve_fds("--connections", cfg.connections, cfg.connections + 16);
 		if (!why.empty()) {
 			std::fprintf(stderr, "rcvgov-reader: %s\n", why.c_str());
 			return 1;
@@ -127,9 +128,10 @@ int main(int argc, char **argv)
 		if (!cfd) {
 			if (stop_requested())
 				return 0;
-			std::string which = multi ? " (connection " + std::to_string(conns.size() + 1) +
-							    " of " + std::to_string(cfg.connections) + ")"
-						  : "";
+			std::string which =
+				multi ? " (connection " + std::to_string(conns.size() + 1) +
+						" of " + std::to_string(cfg.connections) + ")"
+				      : "";
 			std::fprintf(stderr, "rcvgov-reader: accept on %s%s: %s\n", where.c_str(),
 				     which.c_str(),
 				     errno == ETIMEDOUT ? "no peer within --accept-timeout"
@@ -189,7 +191,8 @@ int main(int argc, char **argv)
 				std::printf("closed %s: peer closed\n", c.name.c_str());
 				++closed;
 			} else {
-				std::printf("lost %s: %s\n", c.name.c_str(), errno_text(errno).c_str());
+				std::printf("lost %s: %s\n", c.name.c_str(),
+					    errno_text(errno).c_str());
 				++lost;
 			}
 			std::fflush(stdout);

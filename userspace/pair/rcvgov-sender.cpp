@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 	install_stop_handlers();
 	const bool multi = cfg.connections > 1;
 	if (multi) {
-		std::string why = reserve_fds("--connections", cfg.connections, cfg.connections + 16);
+		std::string why =
+			reserve_fds("--connections", cfg.connections, cfg.connections + 16);
 		if (!why.empty()) {
 			std::fprintf(stderr, "rcvgov-sender: %s\n", why.c_str());
 			return 1;
@@ -203,7 +204,8 @@ int main(int argc, char **argv)
 		if (!fd) {
 			if (!err)
 				return 0;
-			std::string which = multi ? " (connection " + std::to_string(i + 1) + " of " +
+			std::string which = multi ? " (connection " + std::to_string(i + 1) +
+							    " of " +
 							    std::to_string(cfg.connections) + ")"
 						  : "";
 			if (std::string(what) == "connect")
@@ -211,8 +213,8 @@ int main(int argc, char **argv)
 					     endpoint(cfg.connect).c_str(), which.c_str(),
 					     errno_text(err).c_str());
 			else
-				std::fprintf(stderr, "rcvgov-sender: %s%s: %s\n", what, which.c_str(),
-					     errno_text(err).c_str());
+				std::fprintf(stderr, "rcvgov-sender: %s%s: %s\n", what,
+					     which.c_str(), errno_text(err).c_str());
 			return 1;
 		}
 		std::string name = local_and_peer(fd.get(), cfg);
@@ -257,13 +259,15 @@ int main(int argc, char **argv)
 					continue;
 				// Scripts count these lines: a reset here is usually the
 				// receiver's socket being destroyed.
-				std::printf("lost %s: %s\n", c.name.c_str(), errno_text(errno).c_str());
+				std::printf("lost %s: %s\n", c.name.c_str(),
+					    errno_text(errno).c_str());
 				std::fflush(stdout);
 				c.fd.reset();
 				++lost;
 			}
 			if (lost == conns.size()) {
-				std::fprintf(stderr, "rcvgov-sender: all %zu connections were lost\n",
+				std::fprintf(stderr,
+					     "rcvgov-sender: all %zu connections were lost\n",
 					     conns.size());
 				rc = 1;
 				break;
