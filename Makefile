@@ -1,7 +1,9 @@
 # rcvgov: one entry point for dependencies, BPF objects, skeletons, the C++
-# userspace, the tests and the benchmarks. Everything built lands in build/.
+# userspace, the tests and the benchmarks. Everything built lands in
+# $(BUILD) (build/ by default; `make BUILD=build-x ...` for a separate tree).
 
 BUILD    := build
+SHELL    := /bin/bash
 
 # Build in parallel by default; the test recipes themselves run one by one.
 MAKEFLAGS += -j$(shell nproc)
@@ -13,6 +15,19 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CXX      ?= g++
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# A recipe that fails leaves no half-written target behind.
+.DELETE_ON_ERROR:
+
+# Quiet by default ("  CXX      build/obj/foo.o"); V=1 prints every command.
+V ?= 0
+ifeq ($(V),1)
+Q   :=
+msg :=
+else
+Q   := @
+msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
 
 # Dependencies are checked once per make invocation; deps.sh is a no-op when
 # everything is installed.
@@ -27,7 +42,8 @@ $(DEPS_STAMP): scripts/deps.sh
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 $(GEN)/vmlinux.h: | $(DEPS_STAMP)
 	@mkdir -p $(GEN)
-	@if [ -r $(VMLINUX_BTF) ]; then \
+	$(call msg,GEN,$@)
+	$(Q)if [ -r $(VMLINUX_BTF) ]; then \
 		$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@; \
 	else \
 		echo "vmlinux.h: $(VMLINUX_BTF) not readable, using bpf/vmlinux/vmlinux.h"; \
@@ -44,12 +60,14 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 
 $(OBJ)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(GEN)/vmlinux.h
 	@mkdir -p $(dir $@)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
-	$(BPFTOOL) gen object $@ $@.tmp
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
 	@rm -f $@.tmp
 
 $(GEN)/%.skel.h: $(OBJ)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # Userspace. Every .cpp under userspace/ is library code, except tests
 # (*_test.cpp), benchmarks (*_bench.cpp) and the program entry points below.
@@ -63,44 +81,120 @@ LIB_SRCS  := $(filter-out $(TEST_SRCS) $(BENCH_SRCS) $(MAIN_SRCS),$(ALL_SRCS))
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Iuserspace -Ibpf -I$(GEN) \
 	-MMD -MP -fno-strict-aliasing -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
-LDLIBS   := -lbpf -lelf -lz -lmnl -ltomlplusplus -lspdlog -lfmt -pthread
+LDLIBS   := -lbpf -lelf -lz -lmnl -ltomlplusplus -lspdlog -lfmt -lsystemd -pthread
 
 LIB_OBJS  := $(patsubst %.cpp,$(OBJ)/%.o,$(LIB_SRCS))
 TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(TEST_SRCS))
 LIBRCVGOV := $(OBJ)/librcvgov.a
 
-$(OBJ)/%.o: %.cpp $(SKELS) | $(DEPS_STAMP)
+# The skeletons are order-only: they exist before the first compile (a
+# source may include one), and afterwards each object depends on exactly
+# the headers -MMD recorded for it, so a changed BPF program rebuilds only
+# the sources that include its skeleton.
+$(OBJ)/%.o: %.cpp | $(SKELS) $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
 
 $(LIBRCVGOV): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/rcvgovd: $(OBJ)/userspace/rcvgovd/rcvgovd.o $(LIBRCVGOV)
-	@mkdir -p $(BIN)
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/rcvgovctl: $(OBJ)/userspace/rcvgovctl/rcvgovctl.o $(LIBRCVGOV)
-	@mkdir -p $(BIN)
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/rcvgov-sender: $(OBJ)/userspace/pair/rcvgov-sender.o $(LIBRCVGOV)
-	@mkdir -p $(BIN)
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 $(BIN)/rcvgov-reader: $(OBJ)/userspace/pair/rcvgov-reader.o $(LIBRCVGOV)
+$(BIN)/rcvgovd $(BIN)/rcvgovctl $(BIN)/rcvgov-sender $(BIN)/rcvgov-reader:
 	@mkdir -p $(BIN)
-	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BIN)/rcvgov-unit-tests: $(TEST_OBJS) $(LIBRCVGOV)
 	@mkdir -p $(BIN)
-	$(CXX) $(CXXFLAGS) -o $@ $^ -lgtest -lgmock -lgtest_main $(LDLIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CXX) $(CXXFLAGS) -o $@ $^ -lgtest -lgmock -lgtest_main $(LDLIBS)
 
 BENCH_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(BENCH_SRCS))
 $(BIN)/rcvgov-bench: $(BENCH_OBJS) $(LIBRCVGOV)
 	@mkdir -p $(BIN)
-	$(CXX) $(CXXFLAGS) -o $@ $^ -lbenchmark -lbenchmark_main $(LDLIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CXX) $(CXXFLAGS) -o $@ $^ -lbenchmark -lbenchmark_main $(LDLIBS)
 
 PROGRAMS := $(BIN)/rcvgovd $(BIN)/rcvgovctl $(BIN)/rcvgov-sender $(BIN)/rcvgov-reader
 
-.PHONY: all deps run test unit-test integration-test vm-test kernel-test bench format clean
+# The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (g++),
+# objects of their own in $(BUILD)/asan-obj.
+ASAN_OBJ      := $(BUILD)/asan-obj
+ASAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_CXXFLAGS := -O1 -g1 $(ASAN_FLAGS) $(filter-out -O% -g,$(CXXFLAGS))
+ASAN_LIB_OBJS := $(patsubst %.cpp,$(ASAN_OBJ)/%.o,$(LIB_SRCS))
+ASAN_TEST_OBJS:= $(patsubst %.cpp,$(ASAN_OBJ)/%.o,$(TEST_SRCS))
+
+$(ASAN_OBJ)/%.o: %.cpp | $(SKELS) $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call msg,CXX-ASAN,$@)
+	$(Q)$(CXX) $(ASAN_CXXFLAGS) -c $< -o $@
+
+$(ASAN_OBJ)/librcvgov.a: $(ASAN_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/rcvgov-unit-tests-asan: $(ASAN_TEST_OBJS) $(ASAN_OBJ)/librcvgov.a
+	@mkdir -p $(BIN)
+	$(call msg,LD,$@)
+	$(Q)$(CXX) $(ASAN_CXXFLAGS) -o $@ $^ -lgtest -lgmock -lgtest_main $(LDLIBS)
+
+# libFuzzer harnesses (fuzz/*_fuzz.cpp), clang++ with the fuzzer, ASan and
+# UBSan, over the parsers of outside bytes. Only the library folders those
+# parsers live in are compiled for them (no BPF skeleton needed), into
+# $(BUILD)/fuzz-obj; each harness takes what it uses from the archive.
+FUZZ_CXX      ?= clang++
+FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g $(FUZZ_SAN) -Wall -Wextra -Iuserspace -Ibpf \
+	-MMD -MP -fno-strict-aliasing -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
+FUZZ_LIBS     := -lmnl -ltomlplusplus -lspdlog -lfmt -pthread
+FUZZ_OBJ      := $(BUILD)/fuzz-obj
+FUZZ_BIN      := $(BUILD)/fuzz
+FUZZ_LIB_DIRS := common config control core diag tracker
+FUZZ_LIB_SRCS := $(filter $(patsubst %,userspace/%/%,$(FUZZ_LIB_DIRS)),$(LIB_SRCS))
+FUZZ_LIB_OBJS := $(patsubst %.cpp,$(FUZZ_OBJ)/%.o,$(FUZZ_LIB_SRCS))
+FUZZERS       := $(patsubst fuzz/%_fuzz.cpp,%,$(wildcard fuzz/*_fuzz.cpp))
+FUZZ_BINS     := $(patsubst %,$(FUZZ_BIN)/%_fuzz,$(FUZZERS))
+FUZZ_TIME     ?= 60
+# make test: each harness this long (seconds); 4 harnesses x 20 s.
+FUZZ_SHORT_TIME ?= 20
+
+$(FUZZ_OBJ)/userspace/%.o: userspace/%.cpp | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call msg,CXX-FUZZ,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OBJ)/fuzz/%.o: fuzz/%.cpp | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call msg,CXX-FUZZ,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -Werror -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OBJ)/librcvgov-fuzz.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BIN)/%_fuzz: $(FUZZ_OBJ)/fuzz/%_fuzz.o $(FUZZ_OBJ)/librcvgov-fuzz.a
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(FUZZ_LIBS)
+
+# The seed corpora's generated part (events, snapshot records, sock_diag
+# datagrams) comes from the ABI structs and the kernel headers.
+$(FUZZ_BIN)/gen-seeds: fuzz/gen_seeds.cpp bpf/rcvgov_abi.h | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -std=c++20 -O1 -Wall -Wextra -Werror -Iuserspace -Ibpf -o $@ $< -lmnl
+
+.PHONY: all deps run test unit-test unit-test-asan integration-test vm-test kernel-test \
+	bench format format-check tidy compile_commands fuzz-build fuzz fuzz-short \
+	fuzz-seeds clean
 .DEFAULT_GOAL := all
 # Keep the BPF objects: they are also packed into the VM tests.
 .SECONDARY:
@@ -113,7 +207,10 @@ run: $(PROGRAMS)
 	$(BIN)/rcvgovd
 
 unit-test: $(BIN)/rcvgov-unit-tests
-	$(BIN)/rcvgov-unit-tests
+	BUILD=$(BUILD) ./tests/run-unit.sh
+
+unit-test-asan: $(BIN)/rcvgov-unit-tests-asan
+	BUILD=$(BUILD) ./tests/run-unit.sh --asan
 
 integration-test: all
 	./tests/run-integration.sh
@@ -128,14 +225,89 @@ kernel-test: all
 bench: $(BIN)/rcvgov-bench
 	$(BIN)/rcvgov-bench --benchmark_counters_tabular=true
 
-# Everything, in the order that fails fastest.
-test: all
-	./tests/run-all.sh
+fuzz-build: $(FUZZ_BINS)
+
+# Every harness for FUZZ_TIME seconds from its seed corpus; crashes land in
+# $(BUILD)/fuzz-artifacts/, new inputs in $(BUILD)/fuzz-corpus/.
+fuzz: fuzz-build
+	BUILD=$(BUILD) ./fuzz/run.sh $(FUZZ_TIME) $(FUZZERS)
+
+fuzz-short: fuzz-build
+	BUILD=$(BUILD) ./fuzz/run.sh $(FUZZ_SHORT_TIME) $(FUZZERS)
+
+# Rewrites fuzz/corpus/{event,diag}/gen-* from the current ABI.
+fuzz-seeds: $(FUZZ_BIN)/gen-seeds
+	$(FUZZ_BIN)/gen-seeds fuzz/corpus
+
+# Everything, in the order that fails fastest. The test programs are built
+# first; tests/run-all.sh runs the stages one by one.
+test: all $(BIN)/rcvgov-unit-tests-asan fuzz-build
+	BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_SHORT_TIME) ./tests/run-all.sh
+
+# clang-format: userspace/ and fuzz/ with the top-level .clang-format; bpf/
+# in kernel style (bpf/.clang-format, the kernel's own file). bpf/ is
+# reported but does not fail the check unless BPF_FORMAT_STRICT=1.
+FORMAT_SRCS     = $(shell find userspace fuzz -name '*.cpp' -o -name '*.h' 2>/dev/null | sort)
+BPF_FORMAT_SRCS = $(sort $(wildcard bpf/*.c bpf/*.h))
+BPF_FORMAT_STRICT ?= 0
 
 format:
-	clang-format -i $(shell find userspace bpf -name '*.cpp' -o -name '*.h' -o -name '*.c' | grep -v vmlinux)
+	clang-format -i $(FORMAT_SRCS)
+
+# One clang-format run per tree (--dry-run -Werror names every file that
+# differs), then the diff of each such file.
+format-check:
+	@check() { \
+		clang-format --dry-run -Werror "$$@" 2>&1 | \
+			sed -nE 's/^([^:]+):[0-9]+:[0-9]+: (warning|error):.*/\1/p' | sort -u; \
+	}; \
+	show() { \
+		clang-format "$$1" | diff -u --label "$$1" --label "$$1 ($$2)" "$$1" - | head -n 40; \
+	}; \
+	srcs="$(FORMAT_SRCS)"; bpf_srcs="$(BPF_FORMAT_SRCS)"; \
+	bad=$$(check $$srcs); bpf_bad=$$(check $$bpf_srcs); \
+	for f in $$bad; do show $$f clang-format; done; \
+	for f in $$bpf_bad; do show $$f "kernel style"; done; \
+	total=$$(echo $$srcs $$bpf_srcs | wc -w); \
+	fail=$$(echo $$bad | wc -w); bpf_fail=$$(echo $$bpf_bad | wc -w); \
+	pass=$$((total - fail - bpf_fail)); \
+	[ $$fail -eq 0 ] || echo "format-check: differ from .clang-format:" $$bad; \
+	if [ $$bpf_fail -gt 0 ] && [ "$(BPF_FORMAT_STRICT)" != 1 ]; then \
+		echo "format-check: differ from kernel style (bpf/.clang-format), not counted" \
+			"(BPF_FORMAT_STRICT=1 counts them):" $$bpf_bad; \
+	else \
+		fail=$$((fail + bpf_fail)); \
+	fi; \
+	echo "format-check: $$pass passed, $$fail failed"; \
+	[ $$fail -eq 0 ]
+
+# compile_commands.json for clang-tidy and editors: the exact command of
+# every userspace object (the same flags as the rules above).
+CDB_SRCS = $(LIB_SRCS) $(TEST_SRCS) $(BENCH_SRCS) $(MAIN_SRCS)
+cdb_entry = {"directory": "$(CURDIR)", "file": "$(1)", "output": "$(OBJ)/$(1:.cpp=.o)", "command": "$(CXX) $(CXXFLAGS) -c $(1) -o $(OBJ)/$(1:.cpp=.o)"}
+$(BUILD)/compile_commands.json: Makefile $(ALL_SRCS)
+	@mkdir -p $(BUILD)
+	$(call msg,GEN,$@)
+	$(file >$@.tmp,[)
+	$(foreach s,$(wordlist 2,$(words $(CDB_SRCS)),$(CDB_SRCS)),$(file >>$@.tmp,$(call cdb_entry,$(s)),))
+	$(file >>$@.tmp,$(call cdb_entry,$(firstword $(CDB_SRCS))))
+	$(file >>$@.tmp,])
+	$(Q)mv $@.tmp $@
+
+compile_commands: $(BUILD)/compile_commands.json
+
+# clang-tidy with .clang-tidy (bugprone-*, performance-*, a few noisy ones
+# off), every warning an error. TIDY_SRCS=... narrows it down.
+TIDY_SRCS ?= $(LIB_SRCS) $(MAIN_SRCS)
+TIDY_JOBS ?= 2
+tidy: $(BUILD)/compile_commands.json | $(SKELS)
+	$(Q)printf '%s\n' $(TIDY_SRCS) | xargs -P$(TIDY_JOBS) -n4 \
+		clang-tidy -p $(BUILD) --quiet --warnings-as-errors='*' \
+		--extra-arg=-Wno-unknown-warning-option 2>&1 | \
+		grep -v -E '^[0-9]+ warnings? generated\.$$|^Suppressed [0-9]+ warnings|^Use -header-filter' ; \
+		exit $${PIPESTATUS[1]}
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -6,14 +6,16 @@ set -euo pipefail
 
 PKGS=(
 	make g++ clang llvm pkg-config
+	libclang-rt-14-dev clang-format clang-tidy bear
 	libbpf-dev bpftool libelf-dev zlib1g-dev
-	libmnl-dev
+	libmnl-dev libsystemd-dev
 	libgtest-dev libgmock-dev libbenchmark-dev
 	nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
 	iproute2 procps ethtool socat pv netcat-openbsd
 	qemu-system-x86 busybox-static cpio gzip xz-utils
 	python3 jq util-linux
 	linux-source-6.1 bc flex bison libssl-dev libc6-dev
+	systemd # systemd-analyze verify/security: tests/integration/systemd_unit.sh
 )
 
 missing=()

@@ -1,38 +1,74 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` runs it: unit tests, integration
-# tests on the real kernel, the VM tests, and the kernel series' kselftests. Each stage prints its own
-# "N passed, N failed" line; this script adds them up into the last line.
+# The whole test suite, as `make test` runs it (after building everything):
+#
+#   format-check  clang-format over userspace/ and fuzz/ (bpf/: kernel style)
+#   unit          GoogleTest
+#   unit-asan     the same tests under ASan + UBSan
+#   fuzz          every libFuzzer harness for FUZZ_TIME seconds (20 in make test)
+#   integration   root, network namespaces, BPF on the running kernel
+#   vm            qemu with Debian's stock 6.1 kernel
+#   kernel        the kernel series' kselftests in qemu and on the host
+#
+# A stage passes when its exit status is 0; nothing else is read from it.
+# Stages that print "N passed, N failed" have those counts added up; a stage
+# that fails without counting a failure counts as one. The last line is the
+# total, "N passed, N failed", which CI reads; the exit status is 0 only when
+# every stage passed. STAGES="unit fuzz" runs a subset.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-total_pass=0 total_fail=0
+BUILD=${BUILD:-build}
+export BUILD
+FUZZ_TIME=${FUZZ_TIME:-20}
+# The integration tests take their programs and log directory from here.
+export RCVGOV_BIN=${RCVGOV_BIN:-$PWD/$BUILD/bin}
+export RCVGOV_TEST_LOGS=${RCVGOV_TEST_LOGS:-$BUILD/test-logs}
 
-# stage NAME CMD...: run a stage, stream its output, add up its summary line.
+all_stages="format-check unit unit-asan fuzz integration vm kernel"
+STAGES=${STAGES:-$all_stages}
+
+total_pass=0 total_fail=0
+stages_failed=0
+report=()
+
+# stage NAME CMD...: runs a stage, streaming its output.
 stage() {
 	local name=$1
 	shift
+	case " $STAGES " in *" $name "*) ;; *) return 0 ;; esac
 	echo "=== $name"
-	local log rc line p f
+	local log rc line p f start secs
 	log=$(mktemp)
+	start=$SECONDS
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	secs=$((SECONDS - start))
+	# The stage's own counts, when it prints them (its last such line).
+	line=$(grep -aE '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	rm -f "$log"
-	if [ -z "$line" ]; then
-		echo "$name: no summary line (exit $rc): counted as one failure"
-		total_fail=$((total_fail + 1))
-		return
-	fi
 	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')
 	f=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
+	if [ "$rc" -eq 0 ]; then
+		# The exit status decides; counts without one are one passed stage.
+		p=${p:-1}
+		f=0
+	else
+		p=${p:-0}
+		f=${f:-0}
+		[ "$f" -eq 0 ] && f=1
+		stages_failed=$((stages_failed + 1))
 	fi
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
+	report+=("$(printf '%-13s %-6s %6s passed %4s failed %6ss' "$name" \
+		"$([ "$rc" -eq 0 ] && echo ok || echo FAIL)" "$p" "$f" "$secs")")
 }
 
+stage format-check make --no-print-directory -s BUILD="$BUILD" format-check
 stage unit ./tests/run-unit.sh
+stage unit-asan ./tests/run-unit.sh --asan
+# Each harness FUZZ_TIME seconds from its seeds: about 4 x FUZZ_TIME in all.
+stage fuzz ./fuzz/run.sh "$FUZZ_TIME" $(ls fuzz/*_fuzz.cpp | sed -E 's|fuzz/(.*)_fuzz\.cpp|\1|')
 stage integration ./tests/run-integration.sh
 stage vm ./tests/vm/run-vm-tests.sh
 # The kernel series: builds (or reuses from /var/cache/rcvgov/kernel) the
@@ -40,6 +76,10 @@ stage vm ./tests/vm/run-vm-tests.sh
 # the host kernel.
 stage kernel ./scripts/kernel/run-kernel-tests.sh
 
+echo "=== stages"
+for l in "${report[@]}"; do
+	echo "  $l"
+done
 echo "=== total"
 echo "$total_pass passed, $total_fail failed"
-[ "$total_fail" -eq 0 ]
+[ "$stages_failed" -eq 0 ]

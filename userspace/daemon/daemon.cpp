@@ -96,7 +96,7 @@ struct Daemon::Impl {
 	void snapshot();
 	void reload();
 	void summarize(uint64_t now);
-	void notify(Status st);
+	void notify(const Status &st);
 	std::string status_line() const;
 	nlohmann::json handle(const nlohmann::json &req);
 	nlohmann::json status() const;
@@ -128,7 +128,7 @@ void Daemon::Impl::on_event(std::span<const uint8_t> bytes)
 	}
 }
 
-void Daemon::Impl::notify(Status st)
+void Daemon::Impl::notify(const Status &st)
 {
 	if (!st.ok())
 		spdlog::warn("systemd notification: {}", st.error().message);
