@@ -405,30 +405,25 @@ void put_destroy_request(nlmsghdr *nlh, const DiagSocket &s)
 	put_exact_request(nlh, s);
 }
 
-// Waits for the NLMSG_ERROR that acknowledges request seq.
-Status wait_for_ack(const MnlSocket &sock, uint32_t seq, Clock::time_point deadline,
-		    const std::string &what)
+// The NLMSG_ERROR that acknowledges request seq in one datagram: its
+// Status, or nullopt when the datagram does not hold it.
+std::optional<Status> ack_in(const uint8_t *buf, size_t n, uint32_t seq, uint32_t portid,
+			     const std::string &what)
 {
-	const uint32_t portid = mnl_socket_get_portid(sock.get());
-	std::vector<uint8_t> buf(kRecvBufferSize);
-	for (;;) {
-		Result<size_t> n = receive(sock, buf, deadline);
-		if (!n)
-			return with_what(n.error(), what);
-		int left = static_cast<int>(*n);
-		for (auto *nlh = reinterpret_cast<const nlmsghdr *>(buf.data());
-		     message_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
-			if (!is_ours(nlh, seq, portid) || nlh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			int code = 0;
-			if (!nlmsg_error_code(nlh, code))
-				return Error{EBADMSG,
-					     "sock_diag: " + what + ": truncated NLMSG_ERROR"};
-			if (code != 0)
-				return destroy_errno_error(code, what);
-			return {};
-		}
+	int left = static_cast<int>(n);
+	for (auto *nlh = reinterpret_cast<const nlmsghdr *>(buf); message_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (!is_ours(nlh, seq, portid) || nlh->nlmsg_type != NLMSG_ERROR)
+			continue;
+		int code = 0;
+		if (!nlmsg_error_code(nlh, code))
+			return Status(
+				Error{EBADMSG, "sock_diag: " + what + ": truncated NLMSG_ERROR"});
+		if (code != 0)
+			return Status(destroy_errno_error(code, what));
+		return Status{};
 	}
+	return std::nullopt;
 }
 
 } // namespace
@@ -611,9 +606,10 @@ Status destroy(const DiagSocket &s)
 	alignas(nlmsghdr) uint8_t req_buf[kRequestBufferSize] = {};
 	nlmsghdr *nlh = mnl_nlmsg_put_header(req_buf);
 	put_destroy_request(nlh, s);
-	if (Status st = send_request(sock, nlh); !st)
-		return with_what(st.error(), what);
-	return wait_for_ack(sock, nlh->nlmsg_seq, deadline, what);
+	return exchange(sock, nlh, deadline, what,
+			[&](const uint8_t *buf, size_t n, uint32_t portid) {
+				return ack_in(buf, n, nlh->nlmsg_seq, portid, what);
+			});
 }
 
 } // namespace rcvgov::diag
