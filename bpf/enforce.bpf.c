@@ -94,7 +94,8 @@ int enforce_clamp(struct bpf_iter__tcp *ctx)
 	if (!rc && act->kind == RCVGOV_ACT_CLAMP && act->rcvbuf) {
 		/* The kernel doubles SO_RCVBUF values (sock_setsockopt). */
 		val = act->rcvbuf / 2;
-		rc = bpf_setsockopt(tp, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val));
+		rc = bpf_setsockopt(tp, SOL_SOCKET, SO_RCVBUF, &val,
+				    sizeof(val));
 	}
 	report(ctx->meta->seq, act->cookie, act->kind, rc, before,
 	       tp->window_clamp, tp->inet_conn.icsk_inet.sk.sk_rcvbuf);

@@ -176,8 +176,8 @@ static __always_inline void init_state(struct rcvgov_sock_state *st,
 		st->flags |= RCVGOV_F_IPV6;
 }
 
-static __always_inline struct rcvgov_sock_state *get_state(const struct sock *sk,
-							   __u64 now)
+static __always_inline struct rcvgov_sock_state *
+get_state(const struct sock *sk, __u64 now)
 {
 	struct rcvgov_sock_state *st;
 
@@ -309,8 +309,8 @@ static __always_inline void check_rcvbuf(struct rcvgov_sock_state *st,
 }
 
 static __always_inline void check_overshoot(struct rcvgov_sock_state *st,
-					    const struct sock *sk,
-					    __u32 source, __u64 now)
+					    const struct sock *sk, __u32 source,
+					    __u64 now)
 {
 	__u32 rmem = sk_rmem(sk);
 	__u32 rcvbuf = sk_rcvbuf(sk);
