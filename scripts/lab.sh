@@ -11,6 +11,13 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${RCVGOV_BIN:-$REPO/build/bin}
+# Namespaces and their cleanup, wait_for, sysctls, the ss parser: shared
+# with the tests and the kselftests (see the top of that file).
+# shellcheck source-path=SCRIPTDIR source=../kselftests/tcp_rcvbuf/netns_lib.sh
+. "$REPO/kselftests/tcp_rcvbuf/netns_lib.sh" || {
+	echo "lab: error: cannot read $REPO/kselftests/tcp_rcvbuf/netns_lib.sh" >&2
+	exit 1
+}
 
 usage() {
 	cat <<'EOF'
@@ -57,6 +64,8 @@ die() {
 	log "error: $*"
 	exit 1
 }
+# shellcheck disable=SC2034 # read by netns_lib.sh
+NL_LOG=log NL_FATAL=die
 
 # ---- options -------------------------------------------------------------
 DURATION=30 SAMPLE=1 FAMILY=4 PORT=5001 CSV=- SHRINK=0 ADV_WIN_SCALE=''
@@ -144,29 +153,14 @@ fi
 SENDER_PID='' READER_PID=''
 STOPPING=0
 
-# Kill whatever runs in our namespaces, delete them, drop the temp dir.
-# Runs once, on any exit.
+# Kill whatever runs in our namespaces (TERM, KILL after a second), delete
+# them, drop the temp dir. Runs once, on any exit.
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	set +e
-	local ns pids
-	for ns in "$NS_SEND" "$NS_RECV"; do
-		[ -e "/run/netns/$ns" ] || continue
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -z "$pids" ] || kill -TERM $pids 2>/dev/null
-	done
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(for ns in "$NS_SEND" "$NS_RECV"; do
-			[ -e "/run/netns/$ns" ] && ip netns pids "$ns" 2>/dev/null
-		done)
-		[ -n "$pids" ] || break
-		sleep 0.1
-	done
-	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-	for ns in "$NS_SEND" "$NS_RECV"; do
-		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
-	done
+	local pids
+	nl_ns_cleanup
 	pids=$(jobs -p)
 	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
 	wait 2>/dev/null
@@ -189,19 +183,17 @@ nap() {
 	wait $! 2>/dev/null
 }
 
-# wait_for SECONDS WHAT CMD...: retry CMD every 0.1 s until it succeeds.
-wait_for() {
-	local secs=$1 what=$2 deadline
-	shift 2
-	deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $deadline ] || die "timed out after ${secs}s waiting for $what"
-		alive "$READER_PID" || die "reader exited early: $(tail -n 3 "$TMP/reader.out")"
-		[ -z "$SENDER_PID" ] || alive "$SENDER_PID" ||
-			die "sender exited early: $(tail -n 3 "$TMP/sender.out")"
-		nap 0.1
-	done
+# wait_for SECONDS WHAT CMD... (netns_lib.sh) retries CMD every 0.1 s;
+# between tries, pair_alive ends the lab when the reader or the sender
+# has exited.
+# shellcheck disable=SC2317 # called by wait_for
+pair_alive() {
+	alive "$READER_PID" || die "reader exited early: $(tail -n 3 "$TMP/reader.out")"
+	[ -z "$SENDER_PID" ] || alive "$SENDER_PID" ||
+		die "sender exited early: $(tail -n 3 "$TMP/sender.out")"
 }
+# shellcheck disable=SC2034 # read by netns_lib.sh
+NL_WAIT_ALIVE=pair_alive
 alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
 in_recv() { ip netns exec "$NS_RECV" "$@"; }
@@ -218,26 +210,23 @@ expand() {
 
 # Writes a sysctl in the receiver namespace if the kernel has it; warns if not.
 set_recv_sysctl() {
-	local name=$1 value=$2 path=/proc/sys/${1//.//}
-	if ! in_recv test -e "$path"; then
+	local name=$1 value=$2
+	if ! nl_sysctl_exists "$NS_RECV" "$name"; then
 		log "warning: $name does not exist on $(uname -r): not set"
 		return 1
 	fi
-	in_recv sh -c 'printf "%s\n" "$2" > "$1"' _ "$path" "$value" || die "cannot set $name=$value"
-	log "receiver: $name = $(in_recv cat "$path" | tr '\t' ' ')"
+	nl_sysctl_set "$NS_RECV" "$name" "$value" || die "cannot set $name=$value"
+	log "receiver: $name = $(nl_sysctl_get "$NS_RECV" "$name" | tr '\t' ' ')"
 }
 
-ip netns add "$NS_SEND" || die "ip netns add $NS_SEND failed"
-ip netns add "$NS_RECV" || die "ip netns add $NS_RECV failed"
-ip link add lab-s netns "$NS_SEND" type veth peer name lab-r netns "$NS_RECV" ||
-	die "cannot create the veth pair"
-ip -n "$NS_SEND" addr add 10.214.0.1/24 dev lab-s &&
-	ip -n "$NS_RECV" addr add 10.214.0.2/24 dev lab-r &&
-	ip -n "$NS_SEND" addr add fd00:214::1/64 dev lab-s nodad &&
-	ip -n "$NS_RECV" addr add fd00:214::2/64 dev lab-r nodad &&
-	ip -n "$NS_SEND" link set lo up && ip -n "$NS_RECV" link set lo up &&
-	ip -n "$NS_SEND" link set lab-s up && ip -n "$NS_RECV" link set lab-r up ||
-	die "cannot configure the veth pair"
+nl_ns_add "$NS_SEND" || die "ip netns add $NS_SEND failed"
+nl_ns_add "$NS_RECV" || die "ip netns add $NS_RECV failed"
+nl_veth "$NS_SEND" lab-s 10.214.0.1/24 "$NS_RECV" lab-r 10.214.0.2/24 fd00:214::1/64 fd00:214::2/64
+case $? in
+0) ;;
+1) die "cannot create the veth pair" ;;
+*) die "cannot configure the veth pair" ;;
+esac
 
 SHRINK_SET=$SHRINK ADV_SET=default
 set_recv_sysctl net.ipv4.tcp_rmem "$RMEM"
@@ -245,8 +234,8 @@ set_recv_sysctl net.ipv4.tcp_shrink_window "$SHRINK" || SHRINK_SET=n/a
 if [ -n "$ADV_WIN_SCALE" ]; then
 	set_recv_sysctl net.ipv4.tcp_adv_win_scale "$ADV_WIN_SCALE" && ADV_SET=$ADV_WIN_SCALE ||
 		ADV_SET=n/a
-elif in_recv test -e /proc/sys/net/ipv4/tcp_adv_win_scale; then
-	ADV_SET=$(in_recv cat /proc/sys/net/ipv4/tcp_adv_win_scale)
+elif nl_sysctl_exists "$NS_RECV" net.ipv4.tcp_adv_win_scale; then
+	ADV_SET=$(nl_sysctl_get "$NS_RECV" net.ipv4.tcp_adv_win_scale)
 fi
 
 # The pair. Ours get a longer life than the sampling: the lab stops them.
@@ -265,8 +254,7 @@ else
 		--accept-timeout 20s $READER_ARGS >"$TMP/reader.out" 2>&1 &
 fi
 READER_PID=$!
-wait_for 10 "the reader to listen on port $PORT" \
-	sh -c "ip netns exec '$NS_RECV' ss -Hltn 'sport = :$PORT' | grep -q ."
+wait_for 10 "the reader to listen on port $PORT" nl_listening "$NS_RECV" "$PORT"
 
 if [ -n "$SENDER_CMD" ]; then
 	SENDER_CMD=$(expand "$SENDER_CMD")
@@ -285,8 +273,9 @@ SENDER_PID=$!
 ss_line() {
 	in_recv timeout 5 ss -HtmniO state established "( sport = :$PORT )" 2>/dev/null | head -n 1
 }
-wait_for 10 "the connection" sh -c "ip netns exec '$NS_RECV' ss -Htn state established \
-	'( sport = :$PORT )' | grep -q ."
+# shellcheck disable=SC2317 # called by wait_for
+connected() { [ "$(nl_conn_count "$NS_RECV" "( sport = :$PORT )")" -gt 0 ]; }
+wait_for 10 "the connection" connected
 T0=$EPOCHREALTIME
 first=$(ss_line)
 log "connected: $(awk '{ print "local=" $3, "peer=" $4 }' <<<"$first")"
@@ -314,9 +303,10 @@ nstat_values() {
 			END { for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? "," : ""), v[w[i]] }'
 }
 
-# One CSV row from one `ss -tmniO` line (empty fields when the socket is gone).
+# One CSV row from one `ss -tmniO` line (empty fields when the socket is
+# gone); skmem and Recv-Q through netns_lib.sh's ss parser.
 row() {
-	awk -v t="$1" -v c="$2" '
+	awk -v t="$1" -v c="$2" "$NL_SS_AWK"'
 		function kv(name) {
 			if (match($0, " " name ":[0-9]+"))
 				return substr($0, RSTART + length(name) + 2, RLENGTH - length(name) - 2)
@@ -325,17 +315,9 @@ row() {
 		{ line = $0 }
 		END {
 			$0 = line
-			if (match($0, /skmem:\([^)]*\)/)) {
-				n = split(substr($0, RSTART + 7, RLENGTH - 8), parts, ",")
-				for (i = 1; i <= n; i++) {
-					key = parts[i]
-					sub(/[0-9]+$/, "", key)
-					sk[key] = substr(parts[i], length(key) + 1)
-				}
-			}
-			recvq = (NF >= 1 && $1 ~ /^[0-9]+$/) ? $1 : ""
+			ss_parse($0, sk)
 			printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", t, sk["r"], sk["rb"],
-				kv("rcv_space"), kv("rcv_ssthresh"), kv("rcv_wnd"), recvq,
+				kv("rcv_space"), kv("rcv_ssthresh"), kv("rcv_wnd"), sk["recv_q"],
 				kv("bytes_received"), sk["d"], c
 		}' <<<"$3"
 }
@@ -378,14 +360,8 @@ done
 # sent; whole namespaces, so a user's `pv | socat` pipeline stops too.
 STOPPING=1
 final_counters=$(nstat_values "${SUMMARY_COUNTERS[@]}")
-for ns in "$NS_SEND" "$NS_RECV"; do
-	pids=$(ip netns pids "$ns" 2>/dev/null)
-	[ -z "$pids" ] || kill -TERM $pids 2>/dev/null
-	for _ in $(seq 30); do
-		[ -n "$(ip netns pids "$ns" 2>/dev/null)" ] || break
-		nap 0.1
-	done
-done
+nl_ns_kill 3000 "$NS_SEND"
+nl_ns_kill 3000 "$NS_RECV"
 for f in sender reader hook; do
 	[ -s "$TMP/$f.out" ] && tail -n 5 "$TMP/$f.out" | sed "s/^/lab: $f: /" >&2
 done

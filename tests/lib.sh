@@ -3,10 +3,18 @@
 # Every test makes its own network namespaces with unique names and removes
 # them on exit, failure or signal; nothing touches the host's namespace
 # except the daemon under test, which only observes.
+#
+# The basics (namespaces and their cleanup, wait_for, skmem, sysctls in a
+# namespace, skips) come from kselftests/tcp_rcvbuf/netns_lib.sh, shared
+# with the kselftests and scripts/lab.sh; this file keeps its own names
+# for them (make_pair_netns, sysctl_in, rcvbuf_of, ...). A test exits 0
+# (pass), 1 (fail) or 4 (skip: skip_test; a failure with RCVGOV_NO_SKIP=1).
 
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=../kselftests/tcp_rcvbuf/netns_lib.sh
+. "$REPO/kselftests/tcp_rcvbuf/netns_lib.sh"
 BIN=${RCVGOV_BIN:-$REPO/build/bin}
 # The test pair programs; the same build as the daemon unless told.
 PAIR_BIN=${RCVGOV_PAIR_BIN:-$BIN}
@@ -35,23 +43,34 @@ fail() {
 	log "FAIL: $*"
 	exit 1
 }
+# netns_lib.sh reports through these; wait_for polls every 0.2 s.
+NL_LOG=log NL_FATAL=fail NL_WAIT_POLL=0.2
+# skip_test REASON: this host cannot run the test: exit 4 (SKIP), loudly;
+# with RCVGOV_NO_SKIP=1 (or RCVGOV_KSFT_NO_SKIP=1) a failure instead.
+skip_test() { nl_skip "$@"; }
+
+# Every namespace named $NS_PREFIX-* is this test's, whoever made it.
+nl_ns_track_prefix "$NS_PREFIX-"
 
 cleanup() {
 	local rc=$?
 	set +e
+	# Exit status 4 means SKIP to the runners: only skip_test may give it
+	# (a command under set -e can exit 4 too: jq -e without a result).
+	if [ $rc -eq "$KSFT_SKIP" ] && [ -z "${NL_SKIPPING:-}" ]; then
+		log "FAIL: a command exited with status $rc (not a skip)"
+		rc=1
+	fi
 	for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook"; done
-	# Kill everything still running inside our namespaces (every one named
-	# $NS_PREFIX-*), then the daemon.
-	for ns in $(our_netns); do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
-	done
+	# Stop everything still running inside our namespaces (TERM, KILL after
+	# a second), delete them, then stop the daemon.
+	nl_ns_cleanup
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
 	jobs -p | xargs -r kill -9 2>/dev/null
-	if [ $rc -ne 0 ] && [ -f "$TMP/rcvgovd.log" ]; then
+	if [ $rc -ne 0 ] && [ $rc -ne "$KSFT_SKIP" ] && [ -f "$TMP/rcvgovd.log" ]; then
 		log "daemon log (last 30 lines):"
 		tail -n 30 "$TMP/rcvgovd.log" >&2
 	fi
@@ -62,7 +81,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Every namespace this test created: all are named $NS_PREFIX-*.
-our_netns() { ip netns list 2>/dev/null | awk -v p="$NS_PREFIX-" 'index($1, p) == 1 { print $1 }'; }
+our_netns() { nl_ns_list; }
 
 need_root() {
 	[ "$(id -u)" -eq 0 ] || fail "must run as root (network namespaces, BPF)"
@@ -70,28 +89,23 @@ need_root() {
 
 # Two namespaces joined by a veth pair, IPv4 and IPv6 on both ends.
 make_pair_netns() {
-	ip netns add "$NS_SEND"
-	ip netns add "$NS_RECV"
-	ip link add rcvgov-s netns "$NS_SEND" type veth peer name rcvgov-r netns "$NS_RECV"
-	ip -n "$NS_SEND" addr add $SEND4/24 dev rcvgov-s
-	ip -n "$NS_RECV" addr add $RECV4/24 dev rcvgov-r
-	ip -n "$NS_SEND" addr add $SEND6/64 dev rcvgov-s nodad
-	ip -n "$NS_RECV" addr add $RECV6/64 dev rcvgov-r nodad
-	for ns in "$NS_SEND" "$NS_RECV"; do
-		ip -n "$ns" link set lo up
-	done
-	ip -n "$NS_SEND" link set rcvgov-s up
-	ip -n "$NS_RECV" link set rcvgov-r up
+	nl_ns_add "$NS_SEND" || fail "cannot create namespace $NS_SEND"
+	nl_ns_add "$NS_RECV" || fail "cannot create namespace $NS_RECV"
+	nl_veth "$NS_SEND" rcvgov-s $SEND4/24 "$NS_RECV" rcvgov-r $RECV4/24 $SEND6/64 $RECV6/64 ||
+		fail "cannot set up the veth pair between $NS_SEND and $NS_RECV"
 }
 
 # The blog's settings in the receiver's namespace: tcp_rmem[2] = 256 MiB
 # (window scale 13) and, where the sysctl exists, tcp_adv_win_scale=-2.
 set_receiver_sysctls() {
 	local shrink=$1
-	ip netns exec "$NS_RECV" sysctl -q -w net.ipv4.tcp_rmem="4096 131072 268435456"
-	ip netns exec "$NS_RECV" sysctl -q -w net.ipv4.tcp_shrink_window="$shrink"
-	if ip netns exec "$NS_RECV" test -e /proc/sys/net/ipv4/tcp_adv_win_scale; then
-		ip netns exec "$NS_RECV" sysctl -q -w net.ipv4.tcp_adv_win_scale=-2
+	nl_sysctl_set "$NS_RECV" net.ipv4.tcp_rmem "4096 131072 268435456" ||
+		fail "cannot set net.ipv4.tcp_rmem in $NS_RECV"
+	nl_sysctl_set "$NS_RECV" net.ipv4.tcp_shrink_window "$shrink" ||
+		fail "cannot set net.ipv4.tcp_shrink_window=$shrink in $NS_RECV"
+	if nl_sysctl_exists "$NS_RECV" net.ipv4.tcp_adv_win_scale; then
+		nl_sysctl_set "$NS_RECV" net.ipv4.tcp_adv_win_scale -2 ||
+			fail "cannot set net.ipv4.tcp_adv_win_scale=-2 in $NS_RECV"
 	fi
 }
 
@@ -124,16 +138,8 @@ start_daemon() {
 
 ctl() { "$BIN/rcvgovctl" --socket "$CTL_SOCK" "$@"; }
 
-# wait_for SECONDS WHAT CMD...: retry CMD every 0.2 s until it succeeds.
-wait_for() {
-	local secs=$1 what=$2
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
-		sleep 0.2
-	done
-}
+# wait_for SECONDS WHAT CMD...: retry CMD every 0.2 s until it succeeds,
+# fail after SECONDS (netns_lib.sh).
 
 stop_daemon() {
 	kill -TERM "$DAEMON_PID"
@@ -144,23 +150,20 @@ stop_daemon() {
 }
 
 # sysctl_in NS NAME: a sysctl's value inside a namespace.
-sysctl_in() { ip netns exec "$1" cat "/proc/sys/${2//.//}"; }
+sysctl_in() { nl_sysctl_get "$1" "$2"; }
 
 # nstat_in NS COUNTER: an absolute SNMP counter inside a namespace.
 nstat_in() {
 	ip netns exec "$1" nstat -az "$2" 2>/dev/null | awk -v c="$2" '$1 == c { print $2 }'
 }
 
-# rcvbuf_of NS PORT: the skmem rb of the socket with local port PORT.
-rcvbuf_of() {
-	ip netns exec "$1" ss -Htmn "sport = :$2" | sed -n 's/.*skmem:(r[0-9]*,rb\([0-9]*\),.*/\1/p' | head -1
-}
-rmem_of() {
-	ip netns exec "$1" ss -Htmn "sport = :$2" | sed -n 's/.*skmem:(r\([0-9]*\),rb.*/\1/p' | head -1
-}
+# rcvbuf_of NS PORT: the skmem rb of the socket with local port PORT;
+# rmem_of NS PORT: its r (nothing when there is no such socket).
+rcvbuf_of() { nl_skmem_field "$1" "$2" rb; }
+rmem_of() { nl_skmem_field "$1" "$2" r; }
 
 # listening NS PORT: something listens on TCP port PORT in namespace NS.
-listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
+listening() { nl_listening "$1" "$2"; }
 
 # start_reader [--rt] [--cgroup PATH] TAG LISTEN [rcvgov-reader options]:
 # a reader in the receiver's namespace (at real-time priority with --rt; in
@@ -321,23 +324,20 @@ start_blog_pair() {
 # PORT_MAX_R[PORT] and PORT_MAX_RB[PORT] are the maxima.
 declare -A PORT_MAX_R=() PORT_MAX_RB=()
 sample_ports() {
-	local secs=$1 i p r rb t0 delay filter="" port
+	local secs=$1 i p r rb t0 delay port
 	shift
 	for p in "$@"; do
 		PORT_MAX_R[$p]=0 PORT_MAX_RB[$p]=0
 		: >"$TMP/samples.$p"
-		filter+="${filter:+ or }sport = :$p"
 	done
 	t0=$(now_ms)
 	for i in $(seq "$secs"); do
 		delay=$((t0 + i * 1000 - $(now_ms)))
 		[ $delay -le 0 ] || sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-		# One line per socket (-O): "PORT R RB".
-		ip netns exec "$NS_RECV" ss -HtmnO "( $filter )" |
-			sed -n 's/^[A-Z-]* *[0-9]* *[0-9]* *[^ ]*:\([0-9]*\) .*skmem:(r\([0-9]*\),rb\([0-9]*\),.*/\1 \2 \3/p' \
-				>"$TMP/sample.now"
+		# One line per socket: "PORT R RB T TB ...".
+		nl_skmem_ports "$NS_RECV" "" "$@" >"$TMP/sample.now"
 		for p in "$@"; do
-			read -r port r rb < <(awk -v p="$p" '$1 == p' "$TMP/sample.now") || true
+			read -r port r rb _ < <(awk -v p="$p" '$1 == p' "$TMP/sample.now") || true
 			[ -n "${rb:-}" ] || fail "the receiving socket on port $p is gone (second $i)"
 			echo "$i $r $rb" >>"$TMP/samples.$p"
 			[ "$rb" -le "${PORT_MAX_RB[$p]}" ] || PORT_MAX_RB[$p]=$rb
@@ -359,10 +359,7 @@ sample_pair() {
 py() { python3 -c "$1"; }
 
 # Milliseconds on the wall clock (no process started: cheap on a busy host).
-now_ms() {
-	local t=${EPOCHREALTIME/[.,]/}
-	echo "${t:0:${#t}-3}"
-}
+now_ms() { nl_now_ms; }
 
 # wait_ms MS WHAT CMD...: poll CMD every 10 ms until it succeeds, at most
 # MS milliseconds; WAITED_MS is how long it took. For latencies that a
@@ -371,22 +368,16 @@ now_ms() {
 wait_ms() {
 	local ms=$1 what=$2
 	shift 2
-	local t0
-	t0=$(now_ms)
-	until "$@" >/dev/null 2>&1; do
-		WAITED_MS=$(($(now_ms) - t0))
-		[ "$WAITED_MS" -lt "$ms" ] ||
-			fail "$what: not within $ms ms (waited $WAITED_MS ms)${WAIT_SAY:+; now: $($WAIT_SAY)}"
-		sleep 0.01
-	done
-	WAITED_MS=$(($(now_ms) - t0))
+	if ! nl_busywait "$ms" "$@"; then
+		WAITED_MS=$NL_WAITED_MS
+		fail "$what: not within $ms ms (waited $WAITED_MS ms)${WAIT_SAY:+; now: $($WAIT_SAY)}"
+	fi
+	WAITED_MS=$NL_WAITED_MS
 }
 
 # conn_count NS FILTER [STATE]: TCP sockets in NS matching an ss filter
 # (e.g. 'sport = :7000'), established ones unless STATE says otherwise.
-conn_count() {
-	ip netns exec "$1" ss -Htn state "${3:-established}" "$2" | wc -l
-}
+conn_count() { nl_conn_count "$@"; }
 
 # alive PID: the process still runs.
 alive() { kill -0 "$1" 2>/dev/null; }

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shared helpers for the tcp_rcvbuf kselftests: KTAP output, kselftest exit
 # codes, per-test network namespaces, the scripted-peer helper binary.
+# Namespaces, sysctls and the skip policy come from netns_lib.sh next to
+# this file (this directory only relies on itself).
 #
 # Environment:
 #   RCVGOV_KSFT_HELPER   path of rcvbuf_helper (default: next to the test,
@@ -10,14 +12,13 @@
 #                        skip (the VM runner sets it for the unpatched
 #                        kernel, where "fails before" must be shown)
 
-KSFT_PASS=0
-KSFT_FAIL=1
-KSFT_SKIP=4
+# KSFT_PASS, KSFT_FAIL, KSFT_SKIP and the nl_* functions.
+# shellcheck source-path=SCRIPTDIR source=netns_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/netns_lib.sh"
 
 ksft_n=0 ksft_pass=0 ksft_fail=0 ksft_skip=0
 ksft_name=$(basename "$0" .sh)
 ksft_dir=$(cd "$(dirname "$0")" && pwd)
-NETNS_LIST=()
 
 ktap_header() { # number of subtests
 	echo "TAP version 13"
@@ -28,7 +29,7 @@ ktap_fail() { ksft_n=$((ksft_n + 1)); ksft_fail=$((ksft_fail + 1)); echo "not ok
 ktap_skip() { ksft_n=$((ksft_n + 1)); ksft_skip=$((ksft_skip + 1)); echo "ok $ksft_n $ksft_name.$1 # SKIP $2"; }
 # report a missing kernel feature: skip, or fail under RCVGOV_KSFT_NO_SKIP=1
 ktap_missing() { # subtest reason
-	if [ "${RCVGOV_KSFT_NO_SKIP:-0}" = 1 ]; then
+	if nl_skip_is_fail; then
 		ktap_fail "$1" "kernel lacks the feature: $2"
 	else
 		ktap_skip "$1" "$2"
@@ -48,14 +49,11 @@ ktap_finish() {
 	exit $KSFT_PASS
 }
 
-ksft_cleanup() {
-	local ns
-	for ns in "${NETNS_LIST[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	NETNS_LIST=()
-}
+# every netns of the test, and what still runs in it, goes on exit
+ksft_cleanup() { nl_ns_cleanup; }
 trap ksft_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ksft_require_root() {
 	if [ "$(id -u)" != 0 ]; then
@@ -63,33 +61,19 @@ ksft_require_root() {
 		ktap_skip all "needs root"
 		exit $KSFT_SKIP
 	fi
-	if ! ip netns add "rcvgov-probe-$$" 2>/dev/null; then
+	if ! nl_ns_add "rcvgov-probe-$$" 2>/dev/null; then
 		ktap_header 1
 		ktap_skip all "cannot create network namespaces"
 		exit $KSFT_SKIP
 	fi
-	ip netns del "rcvgov-probe-$$"
+	nl_ns_del "rcvgov-probe-$$"
 }
 
-netns_new() { # VAR prefix: creates a netns, registered for cleanup
-	local _nn="$2-$$-$RANDOM"
-	ip netns add "$_nn" || return 1
-	NETNS_LIST+=("$_nn")
-	ip -n "$_nn" link set lo up
-	printf -v "$1" %s "$_nn"
-}
-netns_del() {
-	local ns=$1 i
-	ip netns del "$ns" 2>/dev/null
-	for i in "${!NETNS_LIST[@]}"; do
-		[ "${NETNS_LIST[$i]}" = "$ns" ] && unset 'NETNS_LIST[i]'
-	done
-}
+netns_new() { nl_ns_new "$@"; } # VAR prefix: creates a netns, registered for cleanup
+netns_del() { nl_ns_del "$@"; } # ns: kills what runs in it, deletes it
 # write a sysctl inside a netns; returns non-zero if the kernel refuses it
-ns_sysctl() { # ns path value
-	ip netns exec "$1" sh -c "echo '$3' > /proc/sys/$2" 2>/dev/null
-}
-ns_has_sysctl() { ip netns exec "$1" test -e "/proc/sys/$2"; }
+ns_sysctl() { nl_sysctl_set "$1" "$2" "$3" 2>/dev/null; } # ns path value
+ns_has_sysctl() { nl_sysctl_exists "$1" "$2"; }
 # a TcpExt/IpExt counter of the netns
 ns_mib() { # ns name
 	ip netns exec "$1" cat /proc/net/netstat | awk -v n="$2" '
