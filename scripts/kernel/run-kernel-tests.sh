@@ -7,6 +7,9 @@
 #   patched   every subtest passes
 #   unpatched the "fails before" subtests fail, the baselines pass
 #   host      pass or skip; "fixfail" subtests may fail (host lacks the fix)
+# and check every test's exit status: it must be a kselftest one (0 pass,
+# 1 fail, 4 skip) and agree with its KTAP lines; a VM must report rc=0 (it
+# ran every test to the end). A bad exit status is one more failure.
 # Last line: "kernel: N passed, M failed"; exit status 0 only if M = 0.
 #
 # usage: scripts/kernel/run-kernel-tests.sh [--no-host] [--no-vm] [-j N]
@@ -73,6 +76,32 @@ evaluate() { # kernel column log
 	done < "$expect"
 }
 
+# the exit status of every test, from the "KSFT-END name rc=N" lines that
+# frame each test's output (tests/vm-kernel/run-kselftests.sh in the VMs,
+# the host loop below): a kselftest status (0 pass, 1 fail, 4 skip) that
+# agrees with the test's own KTAP lines, else one more failure
+check_exits() { # kernel log
+	local k=$1 log=$2 t n rc want
+	for t in "$ksft"/tcp_*.sh; do
+		n=$(basename "$t" .sh)
+		rc=$(sed -n "s/^KSFT-END $n rc=\([0-9]*\).*/\1/p" "$log" | tail -n 1)
+		# what the KTAP lines of that section say the status must be
+		want=$(awk -v n="$n" '
+			$0 == "KSFT-BEGIN " n { on = 1; f = p = s = 0; next }
+			on && index($0, "KSFT-END " n " ") == 1 { on = 0 }
+			on && /^not ok [0-9]+ / { f++ }
+			on && /^ok [0-9]+ / { if ($0 ~ /# SKIP/) s++; else p++ }
+			END { print (f ? 1 : (p == 0 && s ? 4 : 0)) }' "$log")
+		if [ -z "$rc" ]; then
+			nfail=$((nfail + 1))
+			printf '  %-4s %-10s %-34s no exit status (killed or never run)\n' FAIL "$k" "$n"
+		elif [ "$rc" != "$want" ]; then
+			nfail=$((nfail + 1))
+			printf '  %-4s %-10s %-34s exit status %s, its KTAP lines mean %s\n' FAIL "$k" "$n" "$rc" "$want"
+		fi
+	done
+}
+
 # --- the scenario helper, static so it runs in the initramfs -------------
 helper=$work/rcvbuf_helper
 if ! gcc -O2 -Wall -static -o "$helper" "$ksft/rcvbuf_helper.c" 2>"$work/gcc.log"; then
@@ -88,12 +117,19 @@ if [ $do_host = 1 ]; then
 	say "host kernel $(uname -r): running kselftests (log $hlog)"
 	: > "$hlog"
 	for t in "$ksft"/tcp_*.sh; do
-		RCVGOV_KSFT_HELPER=$helper RCVGOV_KSFT_BLOG_SECS=${RCVGOV_KSFT_BLOG_SECS:-15} \
-			bash "$t" >> "$hlog" 2>&1
-		echo "# $(basename "$t") exit $?" >> "$hlog"
+		# framed like the VM's output (tests/vm-kernel/run-kselftests.sh)
+		n=$(basename "$t" .sh)
+		{
+			echo "KSFT-BEGIN $n"
+			RCVGOV_KSFT_HELPER=$helper RCVGOV_KSFT_BLOG_SECS=${RCVGOV_KSFT_BLOG_SECS:-15} \
+				bash "$t" 2>&1
+			rc=$?
+			echo "KSFT-END $n rc=$rc"
+		} >> "$hlog"
 	done
 	echo "host kernel $(uname -r):"
 	evaluate host 4 "$hlog"
+	check_exits host "$hlog"
 fi
 
 # --- VMs -----------------------------------------------------------------
@@ -135,6 +171,12 @@ if [ $do_vm = 1 ]; then
 		if run_vm $v; then
 			echo "$v kernel ($(grep -a -m1 '^KSFT-KERNEL' "$logdir/vm-$v.log" | cut -d' ' -f2-)):"
 			evaluate "$v" "$([ $v = patched ] && echo 2 || echo 3)" "$logdir/vm-$v.log"
+			check_exits "$v" "$logdir/vm-$v.log"
+			# the in-VM runner's own exit status (init.sh prints it)
+			if ! grep -a -q 'RCVGOV-VM-RESULT rc=0' "$logdir/vm-$v.log"; then
+				nfail=$((nfail + 1))
+				echo "  FAIL $v kernel: the VM did not report rc=0 (timeout or crash), see $logdir/vm-$v.log"
+			fi
 			grep -a -E '^# (clamp: rcvbuf|tcp_shrink_window=[0-9]: rcvbuf max|after the ACK|filled:)' \
 				"$logdir/vm-$v.log" | sed "s/^#/    [$v]/"
 		else
