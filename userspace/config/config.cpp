@@ -174,10 +174,12 @@ Checked<Config> parse(std::string_view text, const std::string &source)
 
 	if (const auto *d = section(c, root, "daemon")) {
 		check_keys(c, *d, "daemon.",
-			   {"interval_ms", "netns_scan_ms", "events_per_sec", "dry_run",
-			    "keep_on_exit"});
+			   {"interval_ms", "netns_scan_ms", "resync_ms", "react_to_events",
+			    "events_per_sec", "dry_run", "keep_on_exit"});
 		get_u32(c, *d, "daemon.", "interval_ms", cfg.interval_ms, 50, 3600000);
 		get_u32(c, *d, "daemon.", "netns_scan_ms", cfg.netns_scan_ms, 50, 60000);
+		get_u32(c, *d, "daemon.", "resync_ms", cfg.resync_ms, 0, 3600000);
+		get_bool(c, *d, "daemon.", "react_to_events", cfg.react_to_events);
 		get_u32(c, *d, "daemon.", "events_per_sec", cfg.events_per_sec, 1, 100000);
 		get_bool(c, *d, "daemon.", "dry_run", cfg.dry_run);
 		get_bool(c, *d, "daemon.", "keep_on_exit", cfg.keep_on_exit);

@@ -69,6 +69,12 @@ struct Config {
 	std::string source = "embedded defaults";
 	uint32_t interval_ms = 1000;
 	uint32_t netns_scan_ms = 250;
+	// A full snapshot at least this often even while the scan gate says
+	// the host is quiet (daemon/scan_gate.h); 0 = every interval.
+	uint32_t resync_ms = 30000;
+	// Act on inflation events at once (Governor::react) instead of at
+	// the next round.
+	bool react_to_events = true;
 	uint32_t events_per_sec = 20;
 	bool dry_run = false;
 	// Leave sysctls and clamps as they are when the daemon stops.

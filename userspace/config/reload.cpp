@@ -45,6 +45,8 @@ const std::vector<Row> &rows()
 	static const std::vector<Row> r = {
 		LIVE("daemon.interval_ms", uint64_t(c.interval_ms)),
 		LIVE("daemon.netns_scan_ms", uint64_t(c.netns_scan_ms)),
+		LIVE("daemon.resync_ms", uint64_t(c.resync_ms)),
+		LIVE("daemon.react_to_events", c.react_to_events),
 		Row{{"daemon.events_per_sec", Reload::Restart, "fixed at BPF load"},
 		    [](const Config &c) { return str(uint64_t(c.events_per_sec)); },
 		    [](const Config &run, Config &neu) {

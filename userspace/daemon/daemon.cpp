@@ -22,6 +22,7 @@
 #include "core/event.h"
 #include "core/format.h"
 #include "core/socket_table.h"
+#include "daemon/scan_gate.h"
 #include "daemon/sd_notify.h"
 #include "daemon/status_json.h"
 #include "enforce/bpf_actuator.h"
@@ -84,6 +85,9 @@ struct Daemon::Impl {
 	uint64_t started_ns = mono_ns();
 	std::map<std::string, uint64_t> counters;
 	double last_snapshot_ms = 0;
+	uint64_t last_full_ns = 0;   // end of the last full snapshot
+	std::string_view gate_why;   // why the last tick scanned or not
+	std::vector<uint64_t> react; // sockets that events want acted on now
 	std::string last_snapshot_error;
 	std::string last_netns_degraded;
 	uint64_t window_inflations = 0;
@@ -94,6 +98,8 @@ struct Daemon::Impl {
 	void on_event(std::span<const uint8_t> bytes);
 	void scan_namespaces();
 	void snapshot();
+	void tick();
+	void react_now();
 	void reload();
 	void summarize(uint64_t now);
 	void notify(const Status &st);
@@ -112,6 +118,12 @@ void Daemon::Impl::on_event(std::span<const uint8_t> bytes)
 	}
 	++counters[std::string("events_") + std::string(event_type_name(ev->type))];
 	table.apply(*ev);
+	if (ev->type == EventType::Inflation || ev->type == EventType::Overshoot) {
+		if (ev->type == EventType::Inflation)
+			governor->note_trigger(ev->cookie, ev->ts_ns);
+		if (opts.config.react_to_events)
+			react.push_back(ev->cookie);
+	}
 	if (ev->type == EventType::Inflation) {
 		++window_inflations;
 		// The first inflation of a socket at info, later ones at debug; the
@@ -165,6 +177,40 @@ void Daemon::Impl::scan_namespaces()
 	governor->on_namespaces(registry);
 }
 
+// After a batch of events: targeted enforcement for the sockets they were
+// about, once per batch however many events each had.
+void Daemon::Impl::react_now()
+{
+	if (react.empty())
+		return;
+	std::sort(react.begin(), react.end());
+	react.erase(std::unique(react.begin(), react.end()), react.end());
+	governor->react(table, react, mono_ns());
+	react.clear();
+}
+
+// The snapshot timer: a full snapshot and round unless the scan gate says
+// nothing could be decided (daemon/scan_gate.h).
+void Daemon::Impl::tick()
+{
+	GateInput in;
+	in.events_live = observer != nullptr;
+	if (auto m = read_tcp_memory(); m.ok())
+		in.tcp_memory = *m;
+	in.quiet_below = governor->quiet_below();
+	in.governor_busy = governor->busy();
+	const uint64_t now = mono_ns();
+	in.since_full_ns = now - last_full_ns;
+	in.resync_ns = uint64_t(opts.config.resync_ms) * 1000000ULL;
+	GateDecision g = decide_scan(in);
+	gate_why = g.why;
+	if (!g.scan) {
+		++counters["snapshots_skipped_quiet"];
+		return;
+	}
+	snapshot();
+}
+
 void Daemon::Impl::snapshot()
 {
 	uint64_t t0 = mono_ns();
@@ -178,7 +224,8 @@ void Daemon::Impl::snapshot()
 			first_error = ns->origin + ": " + st.error().message;
 	}
 	size_t gone = table.end_round();
-	last_snapshot_ms = static_cast<double>(mono_ns() - t0) / 1e6;
+	last_full_ns = mono_ns();
+	last_snapshot_ms = static_cast<double>(last_full_ns - t0) / 1e6;
 	if (!first_error.empty() && first_error != last_snapshot_error)
 		spdlog::warn("snapshot: {}", first_error);
 	last_snapshot_error = first_error;
@@ -237,6 +284,8 @@ nlohmann::json Daemon::Impl::status() const
 	f.config = &opts.config;
 	f.last_snapshot_ms = last_snapshot_ms;
 	f.last_snapshot_error = last_snapshot_error;
+	f.last_full_age_ms = last_full_ns ? (mono_ns() - last_full_ns) / 1000000 : 0;
+	f.scan_gate = std::string(gate_why);
 	return status_json(f, governor->status());
 }
 
@@ -453,7 +502,7 @@ int Daemon::run()
 			} else if (fd == d.timer.get()) {
 				uint64_t ticks;
 				(void)!read(fd, &ticks, sizeof(ticks));
-				d.snapshot();
+				d.tick();
 				d.summarize(mono_ns());
 			} else if (fd == d.server->fd()) {
 				d.server->dispatch();
@@ -465,6 +514,7 @@ int Daemon::run()
 				int rc = d.observer->consume(kEventsPerWakeup);
 				if (rc < 0 && rc != -EINTR)
 					spdlog::warn("ring buffer: {}", errno_text(-rc));
+				d.react_now();
 				if (auto loss = d.observer->check_loss(mono_ns())) {
 					d.counters["events_lost"] = loss->dropped;
 					d.counters["events_over_budget"] = loss->over_budget;

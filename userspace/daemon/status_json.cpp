@@ -66,7 +66,18 @@ nlohmann::json governor_json(const governor::GovernorStatus &g)
 		{"participants", g.participants},
 		{"clamped_sockets", g.clamped_sockets},
 		{"counters", counters_json(g.counters)},
-		{"shrink_window", shrink_json(g.shrink_window)}};
+		{"shrink_window", shrink_json(g.shrink_window)},
+		{"reaction",
+		 {{"event", reaction_json(g.reaction_event)},
+		  {"round", reaction_json(g.reaction_round)}}}};
+}
+
+nlohmann::json reaction_json(const governor::ReactionSummary &r)
+{
+	return {{"samples", r.samples},
+		{"p50_us", r.p50_us},
+		{"p99_us", r.p99_us},
+		{"max_us", r.max_us}};
 }
 
 nlohmann::json status_json(const DaemonFacts &f, const governor::GovernorStatus &g)
@@ -109,6 +120,10 @@ nlohmann::json status_json(const DaemonFacts &f, const governor::GovernorStatus 
 	}
 	j["snapshot_interval_ms"] = f.config->interval_ms;
 	j["netns_scan_ms"] = f.config->netns_scan_ms;
+	j["resync_ms"] = f.config->resync_ms;
+	j["react_to_events"] = f.config->react_to_events;
+	j["scan_gate"] = f.scan_gate;
+	j["last_full_snapshot_age_ms"] = f.last_full_age_ms;
 	j["events_per_sec"] = f.config->events_per_sec;
 	j["governance"] = governor_json(g);
 	j["last_snapshot_ms"] = f.last_snapshot_ms;

@@ -32,10 +32,13 @@ struct DaemonFacts {
 	const config::Config *config = nullptr;
 	double last_snapshot_ms = 0;
 	std::string last_snapshot_error;
+	uint64_t last_full_age_ms = 0; // since the last full snapshot ended
+	std::string scan_gate;	       // why the last tick scanned or not
 };
 
 nlohmann::json status_json(const DaemonFacts &f, const governor::GovernorStatus &g);
 nlohmann::json governor_json(const governor::GovernorStatus &g);
+nlohmann::json reaction_json(const governor::ReactionSummary &r);
 nlohmann::json resources_json(const std::vector<tracker::ScopeReport> &rows);
 
 } // namespace rcvgov

@@ -1,6 +1,7 @@
 #include "governor/governor.h"
 
 #include <algorithm>
+#include <ctime>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
@@ -13,6 +14,13 @@ namespace rcvgov::governor {
 namespace {
 
 constexpr uint64_t summary_window_ns = 10'000'000'000ULL;
+
+uint64_t mono_ns()
+{
+	timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
 
 tracker::Time to_time(uint64_t now_ns)
 {
@@ -147,8 +155,77 @@ void Governor::round(const SocketTable &table, uint64_t now_ns)
 {
 	clock_.set(to_time(now_ns));
 	sync(table, now_ns);
-	act(tracker_->decide(to_time(now_ns)), table, now_ns);
+	// The destroy budget per round also covers the reactions until the
+	// next round (react() does not start a new one).
+	safety_.begin_round();
+	act(tracker_->decide(to_time(now_ns)), table, now_ns, ReactionPath::Round);
+	std::erase_if(triggers_, [&](const auto &kv) {
+		return !table.find(kv.first) || now_ns - kv.second > kTriggerTtlNs;
+	});
 	summarize(now_ns);
+}
+
+void Governor::note_trigger(uint64_t cookie, uint64_t ts_ns)
+{
+	// The first time it passed the limit counts, not the latest.
+	triggers_.try_emplace(cookie, ts_ns);
+}
+
+void Governor::react(const SocketTable &table, std::span<const uint64_t> cookies, uint64_t now_ns)
+{
+	clock_.set(to_time(now_ns));
+	std::vector<tracker::Tracker::CookieUpdate> updates;
+	updates.reserve(cookies.size());
+	for (uint64_t cookie : cookies) {
+		const SocketInfo *s = table.find(cookie);
+		if (!s)
+			continue;
+		if (!tracker_->find_participant(cookie) &&
+		    !tracker_->create_participant(account_for(*s), cookie)) {
+			++counters_["tracker_errors"];
+			continue;
+		}
+		tracker::Usage u;
+		u.rmem_alloc = s->rmem_alloc;
+		u.entitlement = s->autotuned_rcvbuf;
+		u.stalled_for = std::chrono::milliseconds(s->stall_ms(now_ns));
+		u.inflated = s->inflated();
+		updates.push_back({cookie, u});
+	}
+	if (updates.empty())
+		return;
+	counters_["tracker_errors"] +=
+		updates.size() - tracker_->set_usage(updates, to_time(now_ns));
+	++counters_["reactions"];
+	act(tracker_->decide(to_time(now_ns)), table, now_ns, ReactionPath::Event);
+}
+
+uint64_t Governor::quiet_below() const
+{
+	const tracker::Limits &l = tracker_->limits();
+	auto low = [&](uint64_t limit) { return limit / 100 * l.scope_low_water_percent; };
+	uint64_t q = std::min({l.low_water, low(l.per_service), low(l.per_peer), l.per_socket});
+	for (const tracker::Override &o : l.overrides)
+		q = std::min(q, o.scope == "socket" ? o.limit : low(o.limit));
+	return q;
+}
+
+bool Governor::busy() const
+{
+	// A socket passed its limit and nothing acted on it yet (with
+	// react_to_events off, only a round will).
+	return !triggers_.empty() || tracker_->system_reclaiming() ||
+	       tracker_->count_in_state(tracker::EnforceState::PendingClamp) != 0 ||
+	       tracker_->count_in_state(tracker::EnforceState::PendingReclaim) != 0;
+}
+
+void Governor::note_reaction(const tracker::Decision &d, ReactionPath path)
+{
+	auto it = triggers_.find(d.cookie);
+	if (it == triggers_.end())
+		return;
+	reactions_.record(path, it->second, mono_ns());
+	triggers_.erase(it);
 }
 
 void Governor::settle(const tracker::Decision &d, tracker::Outcome o)
@@ -158,7 +235,7 @@ void Governor::settle(const tracker::Decision &d, tracker::Outcome o)
 }
 
 void Governor::act(const std::vector<tracker::Decision> &decisions, const SocketTable &table,
-		   uint64_t now_ns)
+		   uint64_t now_ns, ReactionPath path)
 {
 	if (decisions.empty())
 		return;
@@ -171,7 +248,6 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 
 	// The safety rules, right before acting; what they hold is settled
 	// as Skipped and decided afresh next round.
-	safety_.begin_round();
 	const bool dry = dry_run();
 	std::vector<Step> go;
 	for (const Step &st : p.steps) {
@@ -254,6 +330,7 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 					safety_.destroyed(now_ns);
 				else
 					journal_.clamped(st.action.target, r.before);
+				note_reaction(d, path);
 			} else if (r.outcome == enforce::Outcome::Gone) {
 				journal_.forget(st.action.target.cookie);
 			}
@@ -430,6 +507,8 @@ GovernorStatus Governor::status() const
 	s.counters = counters_;
 	if (sysctl_)
 		s.shrink_window = sysctl_->report();
+	s.reaction_event = reactions_.summary(ReactionPath::Event);
+	s.reaction_round = reactions_.summary(ReactionPath::Round);
 	return s;
 }
 

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -21,6 +22,7 @@
 #include "enforce/clamp_journal.h"
 #include "enforce/dry_run_actuator.h"
 #include "enforce/netns_sysctl.h"
+#include "governor/reaction.h"
 #include "governor/safety.h"
 #include "governor/status.h"
 #include "netns/netns.h"
@@ -57,6 +59,21 @@ public:
 	void on_namespaces(const netns::Registry &registry);
 	// One round after every snapshot.
 	void round(const SocketTable &table, uint64_t now_ns);
+	// The kernel reported that a socket passed its limit (an inflation
+	// event stamped `ts_ns`): the start of its reaction time, whichever
+	// path then acts on it.
+	void note_trigger(uint64_t cookie, uint64_t ts_ns);
+	// Targeted enforcement between rounds: brings the tracker up to date
+	// for these sockets only (as the events left them in `table`) and acts
+	// on what it decides now. Shares the round's destroy budget.
+	void react(const SocketTable &table, std::span<const uint64_t> cookies, uint64_t now_ns);
+	// Below this many bytes of TCP memory no scope or socket can be over
+	// its limit (the smallest limit or low water of any scope), so a
+	// snapshot round would decide nothing. See daemon/scan_gate.h.
+	uint64_t quiet_below() const;
+	// A socket passed its limit and is not clamped yet, a decision may be
+	// pending or the system reclaiming: rounds must go on.
+	bool busy() const;
 	// On exit: put back what was changed, unless keep_on_exit; either way
 	// the journal is removed, unless something could not be put back.
 	void shutdown(const netns::Registry &registry);
@@ -74,7 +91,8 @@ private:
 	void sync(const SocketTable &table, uint64_t now_ns);
 	tracker::AccountId account_for(const SocketInfo &s);
 	void act(const std::vector<tracker::Decision> &decisions, const SocketTable &table,
-		 uint64_t now_ns);
+		 uint64_t now_ns, ReactionPath path);
+	void note_reaction(const tracker::Decision &d, ReactionPath path);
 	void settle(const tracker::Decision &d, tracker::Outcome o);
 	// Records the clamps of a batch before it goes to the kernel.
 	Status journal_intents(std::span<const enforce::Action> actions, const SocketTable &table,
@@ -98,6 +116,11 @@ private:
 	static constexpr size_t kLogLinesPerRound = 32;
 	size_t logged_this_round_ = 0;
 	std::map<std::string, uint64_t> counters_;
+	// Socket cookie -> when it passed its limit (note_trigger), until its
+	// clamp is in place or it is forgotten (kTriggerTtlNs).
+	std::unordered_map<uint64_t, uint64_t> triggers_;
+	static constexpr uint64_t kTriggerTtlNs = 30'000'000'000ULL;
+	ReactionStats reactions_;
 	// Aggregated "protected" log lines: scope -> count in this window.
 	std::map<std::string, uint64_t> protected_window_;
 	uint64_t protected_window_start_ns_ = 0;

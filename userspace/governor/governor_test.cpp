@@ -276,3 +276,64 @@ TEST(Governor, GoneSocketsLeaveTheTrackerAndTheJournal)
 
 } // namespace
 } // namespace rcvgov::governor
+
+namespace rcvgov::governor {
+namespace {
+
+// Targeted enforcement between rounds: an inflation event's socket is
+// clamped by react() alone, the others wait for the round, and the
+// reaction is measured from the event's timestamp.
+TEST(Governor, ReactClampsTheTriggeredSocketWithoutARound)
+{
+	Rig r;
+	r.start();
+	r.gov->round(r.table, kT0); // an empty first round
+	r.add(1, 1000, 0);
+	r.add(2, 1000, 0);
+	r.inflate(1);
+	r.inflate(2);
+	r.gov->note_trigger(1, kT0 + 1);
+	const uint64_t triggered[] = {1};
+	r.gov->react(r.table, triggered, kT0 + 2);
+	EXPECT_EQ(r.acted(enforce::Kind::Clamp), std::set<uint64_t>{1});
+	EXPECT_EQ(r.gov->state_of(1), "clamped");
+	EXPECT_EQ(r.gov->state_of(2), "none") << "react() must not act on what it was not told";
+	auto st = r.gov->status();
+	EXPECT_EQ(st.reaction_event.samples, 1u);
+	EXPECT_EQ(st.reaction_round.samples, 0u);
+	EXPECT_EQ(st.counters["reactions"], 1u);
+	// A socket not clamped yet keeps rounds going (the scan gate asks).
+	r.gov->note_trigger(2, kT0 + 3);
+	EXPECT_TRUE(r.gov->busy());
+	r.gov->round(r.table, kT0 + kSec);
+	EXPECT_EQ(r.gov->state_of(2), "clamped");
+	EXPECT_EQ(r.gov->status().reaction_round.samples, 1u);
+	EXPECT_FALSE(r.gov->busy());
+	EXPECT_EQ(r.bpf->count(enforce::Kind::Clamp), 2u);
+}
+
+// Reacting to a socket the table no longer has does nothing.
+TEST(Governor, ReactToAGoneSocketIsANoOp)
+{
+	Rig r;
+	r.start();
+	const uint64_t triggered[] = {99};
+	r.gov->react(r.table, triggered, kT0);
+	EXPECT_TRUE(r.bpf->applied.empty());
+	EXPECT_EQ(r.gov->status().counters.count("reactions"), 0u);
+}
+
+// The scan gate's threshold is the smallest limit or low water in force.
+TEST(Governor, QuietBelowIsTheSmallestLimit)
+{
+	Rig r;
+	r.limits.per_peer = 400000; // low water 75 % = 300000
+	r.start();
+	EXPECT_EQ(r.gov->quiet_below(), 300000u);
+	r.limits.overrides.push_back({"socket", "7", 1000});
+	r.gov->reconfigure(r.cfg, r.limits);
+	EXPECT_EQ(r.gov->quiet_below(), 1000u);
+}
+
+} // namespace
+} // namespace rcvgov::governor

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "enforce/netns_sysctl.h"
+#include "governor/reaction.h"
 #include "tracker/limits.h"
 
 namespace rcvgov::governor {
@@ -31,6 +32,9 @@ struct GovernorStatus {
 	size_t clamped_sockets = 0;
 	std::map<std::string, uint64_t> counters;
 	enforce::SysctlReport shrink_window;
+	// Reaction time (see governor/reaction.h) by path.
+	ReactionSummary reaction_event;
+	ReactionSummary reaction_round;
 };
 
 } // namespace rcvgov::governor
