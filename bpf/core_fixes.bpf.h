@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Kernel struct drift handled with CO-RE, not with version #ifdefs.
+ *
+ * Callers pass BTF pointers (tracing program arguments, the iterator's
+ * socket), so fields are read with plain loads: the verifier makes them
+ * direct loads (BPF_PROBE_MEM), where BPF_CORE_READ() would cost a
+ * bpf_probe_read_kernel() call per field. Pointers loaded from a BTF
+ * pointer (skc_net.net, sk_cgrp_data.cgroup, cgroup->kn) are BTF pointers
+ * too, so the whole chain is loads.
  */
 #ifndef RCVGOV_CORE_FIXES_BPF_H
 #define RCVGOV_CORE_FIXES_BPF_H
@@ -14,7 +21,7 @@
  */
 static __always_inline __u64 rcvgov_net_cookie(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+	return sk->__sk_common.skc_net.net->net_cookie;
 }
 
 /*
@@ -27,10 +34,10 @@ static __always_inline __u64 rcvgov_sk_cgroup_id(const struct sock *sk)
 
 	if (!bpf_core_field_exists(sk->sk_cgrp_data))
 		return 0;
-	cgrp = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	cgrp = sk->sk_cgrp_data.cgroup;
 	if (!cgrp)
 		return 0;
-	return BPF_CORE_READ(cgrp, kn, id);
+	return cgrp->kn->id;
 }
 
 #endif /* RCVGOV_CORE_FIXES_BPF_H */

@@ -32,6 +32,21 @@
  *    note_progress() compares copied_seq with the last one seen: the stall
  *    clock runs only while data waits and copied_seq stands still.
  *  lifecycle: tp_btf inet_sock_set_state.
+ *
+ * Cost: tcp_probe runs for every segment received and sock_recv_length for
+ * every read, so their budget is 100 ns a run (bpf_stats; what is left and
+ * why: docs/attach-paths.md, "Cost per run"). Every program here is a
+ * tracing program (tp_btf, fentry/fexit, iter) whose socket argument is a
+ * BTF pointer: fields are read with plain loads, which the verifier turns
+ * into direct loads guarded by the exception table (BPF_PROBE_MEM), about a
+ * nanosecond each once the line is in cache. BPF_CORE_READ() would add a
+ * bpf_probe_read_kernel() call to every field. vmlinux.h types carry
+ * preserve_access_index, so plain loads are CO-RE relocated all the same.
+ * The verifier checks a load against the type the pointer has, so tcp_sock
+ * fields are read through the pointer bpf_skc_to_tcp_sock() returns
+ * (tracing programs since 5.9), never through a cast of the struct sock
+ * pointer. bpf_ktime_get_ns() is read only when a run needs the time (see
+ * clock_now()).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -45,6 +60,16 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define NSEC_PER_SEC 1000000000ULL
+
+/*
+ * One load of a field another CPU or context may be writing (copied_seq is
+ * moved by the reader, sk_rmem_alloc by softirq and the reader, sk_rcvbuf by
+ * setsockopt): the value is compared and stored, so it must be loaded once.
+ * &(x) of a vmlinux.h type is still CO-RE relocated.
+ */
+#ifndef READ_ONCE
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+#endif
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -91,59 +116,87 @@ static __always_inline void stat_inc(__u32 idx)
 		(*v)++;
 }
 
+/*
+ * The clock of one run, read on first use: most runs of the per-segment and
+ * per-read programs need no time at all (no stall starts or restarts, no
+ * event is sent, no state is created), and bpf_ktime_get_ns() would be a
+ * good part of their cost. It is read at most once per run, so every
+ * timestamp a run writes is the same one, as when it was read on entry.
+ * 0 means "not read yet": CLOCK_MONOTONIC is never 0 once BPF runs.
+ */
+static __always_inline __u64 clock_now(__u64 *now)
+{
+	if (!*now)
+		*now = bpf_ktime_get_ns();
+	return *now;
+}
+
 static __always_inline __u32 sk_rmem(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, sk_backlog.rmem_alloc.counter);
+	return READ_ONCE(sk->sk_backlog.rmem_alloc.counter);
 }
 
 static __always_inline __u32 sk_rcvbuf(const struct sock *sk)
 {
-	return BPF_CORE_READ(sk, sk_rcvbuf);
+	return READ_ONCE(sk->sk_rcvbuf);
 }
 
-static __always_inline __u32 sk_copied_seq(const struct sock *sk)
+/*
+ * The socket as a tcp_sock, or NULL if it is not a full TCP socket. The
+ * verifier only allows loads inside the type a BTF pointer has, and
+ * tcp_sock fields lie past the end of struct sock, so a cast would be
+ * refused; this helper returns the same pointer typed as tcp_sock. It is
+ * open to every tracing program (tp_btf, fentry/fexit, iter) since 5.9.
+ */
+static __always_inline const struct tcp_sock *sk_tcp(const struct sock *sk)
 {
-	return BPF_CORE_READ((const struct tcp_sock *)sk, copied_seq);
+	return bpf_skc_to_tcp_sock((void *)sk);
 }
 
-static __always_inline __u32 sk_rcv_nxt(const struct sock *sk)
-{
-	return BPF_CORE_READ((const struct tcp_sock *)sk, rcv_nxt);
-}
-
+/* A direct load: sk_protocol is a plain u16 since 5.6, a bitfield before. */
 static __always_inline bool sk_is_tcp(const struct sock *sk)
 {
-	return BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == IPPROTO_TCP;
+	return BPF_CORE_READ_BITFIELD(sk, sk_protocol) == IPPROTO_TCP;
 }
 
 static __always_inline void fill_id(struct rcvgov_sock_id *id,
 				    const struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	const struct sock_common *skc = &sk->__sk_common;
+	__u16 family = skc->skc_family;
+	__u32 *saddr = (__u32 *)id->saddr;
+	__u32 *daddr = (__u32 *)id->daddr;
 
 	id->cookie = bpf_get_socket_cookie((void *)sk);
 	id->family = family;
-	id->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	id->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	id->sport = skc->skc_num;
+	id->dport = bpf_ntohs(skc->skc_dport);
 	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&id->saddr, sk,
-				   __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&id->daddr, sk,
-				   __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* Four 32-bit loads, each inside the in6_addr member. */
+		saddr[0] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[0];
+		saddr[1] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[1];
+		saddr[2] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[2];
+		saddr[3] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[3];
+		daddr[0] = skc->skc_v6_daddr.in6_u.u6_addr32[0];
+		daddr[1] = skc->skc_v6_daddr.in6_u.u6_addr32[1];
+		daddr[2] = skc->skc_v6_daddr.in6_u.u6_addr32[2];
+		daddr[3] = skc->skc_v6_daddr.in6_u.u6_addr32[3];
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)id->saddr, sk,
-				   __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)id->daddr, sk,
-				   __sk_common.skc_daddr);
+		saddr[0] = skc->skc_rcv_saddr;
+		daddr[0] = skc->skc_daddr;
 	}
 }
 
 /* Only call from process context: in softirq "current" is a bystander. */
 static __always_inline void set_task_owner(struct rcvgov_sock_state *st)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid;
 
-	if ((st->flags & RCVGOV_F_OWNER_TASK) || !(pid_tgid >> 32))
+	/* Known after the first read: no helper call on every later one. */
+	if (st->flags & RCVGOV_F_OWNER_TASK)
+		return;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!(pid_tgid >> 32))
 		return;
 	st->owner.pid = pid_tgid >> 32;
 	bpf_get_current_comm(st->owner.comm, sizeof(st->owner.comm));
@@ -151,24 +204,24 @@ static __always_inline void set_task_owner(struct rcvgov_sock_state *st)
 }
 
 static __always_inline void init_state(struct rcvgov_sock_state *st,
-				       const struct sock *sk, __u64 now)
+				       const struct sock *sk,
+				       const struct tcp_sock *tp, __u64 now)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u32 copied = sk_copied_seq(sk);
+	__u32 copied = READ_ONCE(tp->copied_seq);
 
 	fill_id(&st->id, sk);
 	st->owner.cgroup_id = rcvgov_sk_cgroup_id(sk);
 	st->owner.netns_cookie = rcvgov_net_cookie(sk);
 	st->autotuned_rcvbuf = sk_rcvbuf(sk);
 	st->last_rcvbuf = st->autotuned_rcvbuf;
-	st->last_window_clamp = BPF_CORE_READ(tp, window_clamp);
-	st->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(tp, rx_opt.rcv_wscale);
+	st->last_window_clamp = READ_ONCE(tp->window_clamp);
+	st->rcv_wscale = BPF_CORE_READ_BITFIELD(tp, rx_opt.rcv_wscale);
 	st->last_copied_seq = copied;
 	/*
 	 * Data already queued when we first see it: since when the reader has
 	 * stood still is unknown, so the stall starts now, as a lower bound.
 	 */
-	if (sk_rcv_nxt(sk) != copied) {
+	if (READ_ONCE(tp->rcv_nxt) != copied) {
 		st->stalled_since_ns = now;
 		st->flags |= RCVGOV_F_AGE_LOWER;
 	}
@@ -176,21 +229,31 @@ static __always_inline void init_state(struct rcvgov_sock_state *st,
 		st->flags |= RCVGOV_F_IPV6;
 }
 
+/*
+ * The socket's state, created on first sight. tp is the socket as a
+ * tcp_sock if the caller has it already, else NULL: it is looked up only
+ * when the state has to be created (a socket that is not a full TCP socket
+ * gets none).
+ */
 static __always_inline struct rcvgov_sock_state *
-get_state(const struct sock *sk, __u64 now)
+get_state(const struct sock *sk, const struct tcp_sock *tp, __u64 *now)
 {
 	struct rcvgov_sock_state *st;
 
 	st = bpf_sk_storage_get(&sk_state, (void *)sk, 0, 0);
 	if (st)
 		return st;
+	if (!tp)
+		tp = sk_tcp(sk);
+	if (!tp)
+		return NULL;
 	st = bpf_sk_storage_get(&sk_state, (void *)sk, 0,
 				BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st) {
 		stat_inc(RCVGOV_STAT_STORAGE_FAIL);
 		return NULL;
 	}
-	init_state(st, sk, now);
+	init_state(st, sk, tp, clock_now(now));
 	return st;
 }
 
@@ -270,26 +333,29 @@ static __always_inline void emit(const struct rcvgov_sock_state *st,
 static __always_inline void record_inflation(struct rcvgov_sock_state *st,
 					     const struct sock *sk,
 					     __u32 before, __u32 after,
-					     __u32 source, __u64 now)
+					     __u32 source, __u64 *now)
 {
 	st->inflations++;
 	st->inflation_bytes += after - before;
 	stat_inc(RCVGOV_STAT_INFLATIONS);
-	if (rl_allow(st, now))
-		emit(st, sk, RCVGOV_EV_INFLATION, source, now, before, after);
+	if (rl_allow(st, clock_now(now)))
+		emit(st, sk, RCVGOV_EV_INFLATION, source, *now, before, after);
 }
 
 /*
  * Attribute any sk_rcvbuf change since the last check: autotuning moves
- * window_clamp with sk_rcvbuf, tcp_clamp_window does not.
+ * window_clamp with sk_rcvbuf, tcp_clamp_window does not. cur is sk_rcvbuf
+ * as the caller read it. window_clamp is read and kept on every check, not
+ * only when sk_rcvbuf moved: a window_clamp lowered in between (a
+ * TCP_WINDOW_CLAMP clamp) must not make the next autotuning step look like
+ * an inflation. It is one load.
  */
 static __always_inline void check_rcvbuf(struct rcvgov_sock_state *st,
-					 const struct sock *sk, __u32 source,
-					 __u64 now)
+					 const struct sock *sk,
+					 const struct tcp_sock *tp, __u32 cur,
+					 __u32 source, __u64 *now)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u32 cur = sk_rcvbuf(sk);
-	__u32 clamp = BPF_CORE_READ(tp, window_clamp);
+	__u32 clamp = READ_ONCE(tp->window_clamp);
 
 	if (cur > st->last_rcvbuf) {
 		if (clamp > st->last_window_clamp) {
@@ -309,31 +375,30 @@ static __always_inline void check_rcvbuf(struct rcvgov_sock_state *st,
 }
 
 static __always_inline void check_overshoot(struct rcvgov_sock_state *st,
-					    const struct sock *sk, __u32 source,
-					    __u64 now)
+					    const struct sock *sk, __u32 rmem,
+					    __u32 rcvbuf, __u32 source,
+					    __u64 *now)
 {
-	__u32 rmem = sk_rmem(sk);
-	__u32 rcvbuf = sk_rcvbuf(sk);
-
 	if (rmem <= rcvbuf)
 		return;
 	st->overshoots++;
 	if (rmem - rcvbuf > st->max_overshoot)
 		st->max_overshoot = rmem - rcvbuf;
 	stat_inc(RCVGOV_STAT_OVERSHOOTS);
-	if (rl_allow(st, now))
-		emit(st, sk, RCVGOV_EV_OVERSHOOT, source, now, rcvbuf, rcvbuf);
+	if (rl_allow(st, clock_now(now)))
+		emit(st, sk, RCVGOV_EV_OVERSHOOT, source, *now, rcvbuf, rcvbuf);
 }
 
 /*
  * Stall age: the time since the reader last made progress while data was
  * waiting. copied_seq is the reader's position; any move of it restarts the
  * clock, so a bulk reader whose queue never drains is never "old". The
- * caller reads copied_seq and rcv_nxt once and passes them in.
+ * caller reads copied_seq and rcv_nxt once and passes them in. Only a start
+ * or restart of the clock needs the time.
  */
 static __always_inline void note_progress_seq(struct rcvgov_sock_state *st,
 					      __u32 copied, __u32 rcv_nxt,
-					      __u64 now)
+					      __u64 *now)
 {
 	if (rcv_nxt == copied) {
 		/* Nothing waits: not stalled. */
@@ -342,18 +407,20 @@ static __always_inline void note_progress_seq(struct rcvgov_sock_state *st,
 	} else if (copied != st->last_copied_seq) {
 		/* The reader progressed: the clock restarts, exactly. */
 		st->last_copied_seq = copied;
-		st->stalled_since_ns = now;
+		st->stalled_since_ns = clock_now(now);
 		st->flags &= ~RCVGOV_F_AGE_LOWER;
 	} else if (!st->stalled_since_ns) {
 		/* Data waits, the reader has not moved since the last check. */
-		st->stalled_since_ns = now;
+		st->stalled_since_ns = clock_now(now);
 	}
 }
 
 static __always_inline void note_progress(struct rcvgov_sock_state *st,
-					  const struct sock *sk, __u64 now)
+					  const struct tcp_sock *tp, __u64 *now)
 {
-	note_progress_seq(st, sk_copied_seq(sk), sk_rcv_nxt(sk), now);
+	__u32 copied = READ_ONCE(tp->copied_seq);
+
+	note_progress_seq(st, copied, READ_ONCE(tp->rcv_nxt), now);
 }
 
 SEC("fexit/tcp_try_coalesce")
@@ -361,14 +428,14 @@ int BPF_PROG(coalesce_exit, struct sock *sk, struct sk_buff *to,
 	     struct sk_buff *from, bool *fragstolen, bool ret)
 {
 	struct rcvgov_sock_state *st;
-	__u64 now;
+	__u64 now = 0;
 
 	if (!ret)
 		return 0;
-	now = bpf_ktime_get_ns();
-	st = get_state(sk, now);
+	st = get_state(sk, NULL, &now);
 	if (st)
-		check_overshoot(st, sk, RCVGOV_SRC_FEXIT_TCP_TRY_COALESCE, now);
+		check_overshoot(st, sk, sk_rmem(sk), sk_rcvbuf(sk),
+				RCVGOV_SRC_FEXIT_TCP_TRY_COALESCE, &now);
 	return 0;
 }
 
@@ -380,14 +447,17 @@ int BPF_PROG(coalesce_exit, struct sock *sk, struct sk_buff *to,
 SEC("fentry/tcp_try_rmem_schedule")
 int BPF_PROG(clamp_enter, struct sock *sk)
 {
+	const struct tcp_sock *tp = sk_tcp(sk);
 	struct rcvgov_sock_state *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 
-	st = get_state(sk, now);
+	if (!tp)
+		return 0;
+	st = get_state(sk, tp, &now);
 	if (!st)
 		return 0;
 	/* Attribute earlier rises before this call can add its own. */
-	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
+	check_rcvbuf(st, sk, tp, sk_rcvbuf(sk), RCVGOV_SRC_TP_TCP_PROBE, &now);
 	st->pending_rcvbuf = st->last_rcvbuf;
 	return 0;
 }
@@ -396,7 +466,7 @@ SEC("fexit/tcp_try_rmem_schedule")
 int BPF_PROG(clamp_exit, struct sock *sk)
 {
 	struct rcvgov_sock_state *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 	__u32 cur;
 
 	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
@@ -405,7 +475,7 @@ int BPF_PROG(clamp_exit, struct sock *sk)
 	cur = sk_rcvbuf(sk);
 	if (cur > st->pending_rcvbuf) {
 		record_inflation(st, sk, st->pending_rcvbuf, cur, clamp_source,
-				 now);
+				 &now);
 		st->last_rcvbuf = cur;
 	}
 	return 0;
@@ -419,48 +489,77 @@ int BPF_PROG(tcp_rcvbuf_prune, const struct sock *sk, int rmem_alloc,
 	     int rcvbuf_old, unsigned int action)
 {
 	struct rcvgov_sock_state *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 	__u32 cur;
 
 	if (!(action & RCVGOV_PRUNE_RCVBUF_RAISED))
 		return 0;
-	st = get_state(sk, now);
+	st = get_state(sk, NULL, &now);
 	if (!st)
 		return 0;
 	cur = sk_rcvbuf(sk);
 	if (cur > (__u32)rcvbuf_old) {
 		record_inflation(st, sk, rcvbuf_old, cur,
-				 RCVGOV_SRC_TP_TCP_RCVBUF_PRUNE, now);
+				 RCVGOV_SRC_TP_TCP_RCVBUF_PRUNE, &now);
 		st->last_rcvbuf = cur;
 	}
 	return 0;
 }
 
+/*
+ * Every segment of every established socket: the hottest program. One
+ * helper call for the tcp_sock pointer, one sk_storage lookup, five loads;
+ * the clock only when a stall starts or an event is sent.
+ */
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_probe, struct sock *sk, struct sk_buff *skb)
 {
+	const struct tcp_sock *tp = sk_tcp(sk);
 	struct rcvgov_sock_state *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
+	__u32 rcvbuf;
 
-	st = get_state(sk, now);
+	if (!tp)
+		return 0;
+	/*
+	 * Per segment, and the socket's own fields are hot here while its
+	 * sk_storage is not (a cold lookup is most of this program's cost).
+	 * With less than half of sk_rcvbuf queued, nothing this check point
+	 * watches can be happening: tcp_clamp_window() raises sk_rcvbuf only
+	 * once rmem_alloc reaches it, an overshoot is rmem_alloc above it,
+	 * and the reader hooks and the iterator check both as well. Only the
+	 * start of a stall is seen later: when the queue passes half the
+	 * buffer, or at the next read or snapshot (a later start is an
+	 * under-estimate of the age, which only delays reclamation).
+	 */
+	rcvbuf = sk_rcvbuf(sk);
+	if (sk_rmem(sk) < rcvbuf / 2)
+		return 0;
+	st = get_state(sk, tp, &now);
 	if (!st)
 		return 0;
-	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
+	check_rcvbuf(st, sk, tp, rcvbuf, RCVGOV_SRC_TP_TCP_PROBE, &now);
 	if (probe_checks_overshoot)
-		check_overshoot(st, sk, RCVGOV_SRC_TP_TCP_PROBE, now);
-	note_progress(st, sk, now);
+		check_overshoot(st, sk, sk_rmem(sk), rcvbuf,
+				RCVGOV_SRC_TP_TCP_PROBE, &now);
+	note_progress(st, tp, &now);
 	return 0;
 }
 
 SEC("tp_btf/tcp_rcvbuf_grow")
 int BPF_PROG(tcp_rcvbuf_grow, struct sock *sk, int time)
 {
+	const struct tcp_sock *tp;
 	struct rcvgov_sock_state *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 
 	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
-	if (st)
-		check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCVBUF_GROW, now);
+	if (!st)
+		return 0;
+	tp = sk_tcp(sk);
+	if (tp)
+		check_rcvbuf(st, sk, tp, sk_rcvbuf(sk),
+			     RCVGOV_SRC_TP_TCP_RCVBUF_GROW, &now);
 	return 0;
 }
 
@@ -471,33 +570,48 @@ int BPF_PROG(tcp_rcvbuf_grow, struct sock *sk, int time)
 SEC("tp_btf/tcp_rcv_space_adjust")
 int BPF_PROG(tcp_rcv_space_adjust, struct sock *sk)
 {
+	const struct tcp_sock *tp;
 	struct rcvgov_sock_state *st;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;
 
 	st = bpf_sk_storage_get(&sk_state, sk, 0, 0);
 	if (!st)
 		return 0;
+	tp = sk_tcp(sk);
+	if (!tp)
+		return 0;
 	set_task_owner(st);
-	check_rcvbuf(st, sk, RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, now);
-	note_progress(st, sk, now);
+	check_rcvbuf(st, sk, tp, sk_rcvbuf(sk),
+		     RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, &now);
+	note_progress(st, tp, &now);
 	return 0;
 }
 
+/*
+ * After every recvmsg on any socket, in the reader's context. A read that
+ * leaves data queued restarts the stall clock and needs the time (about 2 in
+ * 5 runs under a bulk transfer); the rest is loads.
+ */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags)
 {
+	const struct tcp_sock *tp;
 	struct rcvgov_sock_state *st;
-	__u64 now;
+	__u64 now = 0;
 
+	/* One load turns away UDP, unix, ... before any helper call. */
 	if (!sk_is_tcp(sk))
 		return 0;
-	now = bpf_ktime_get_ns();
-	st = get_state(sk, now);
+	tp = sk_tcp(sk);
+	if (!tp)
+		return 0;
+	st = get_state(sk, tp, &now);
 	if (!st)
 		return 0;
 	set_task_owner(st);
-	check_rcvbuf(st, sk, RCVGOV_SRC_TP_SOCK_RECV_LENGTH, now);
-	note_progress(st, sk, now);
+	check_rcvbuf(st, sk, tp, sk_rcvbuf(sk), RCVGOV_SRC_TP_SOCK_RECV_LENGTH,
+		     &now);
+	note_progress(st, tp, &now);
 	return 0;
 }
 
@@ -505,25 +619,28 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
+	const struct tcp_sock *tp;
 	struct rcvgov_sock_state *st;
-	__u64 now;
+	__u64 now = 0;
 
-	if (!sk_is_tcp(sk))
-		return 0;
 	if (newstate != TCP_SYN_SENT && newstate != TCP_ESTABLISHED &&
 	    newstate != TCP_CLOSE)
 		return 0;
-	now = bpf_ktime_get_ns();
+	if (!sk_is_tcp(sk))
+		return 0;
 	if (newstate == TCP_CLOSE) {
 		/* Sockets we never tracked are not worth an event. */
 		st = bpf_sk_storage_get(&sk_state, (void *)sk, 0, 0);
-		if (st && lifecycle_allow(now))
+		if (st && lifecycle_allow(clock_now(&now)))
 			emit(st, sk, RCVGOV_EV_CLOSED,
 			     RCVGOV_SRC_TP_INET_SOCK_SET_STATE, now,
 			     st->last_rcvbuf, sk_rcvbuf(sk));
 		return 0;
 	}
-	st = get_state(sk, now);
+	tp = sk_tcp(sk);
+	if (!tp)
+		return 0;
+	st = get_state(sk, tp, &now);
 	if (!st)
 		return 0;
 	if (newstate == TCP_SYN_SENT) {
@@ -533,19 +650,22 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 	}
 	/* The 4-tuple is final only now (bind/connect may have changed it). */
 	fill_id(&st->id, sk);
-	st->rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(
-		(const struct tcp_sock *)sk, rx_opt.rcv_wscale);
+	st->rcv_wscale = BPF_CORE_READ_BITFIELD(tp, rx_opt.rcv_wscale);
 	/* copied_seq is initialised only now (it was 0 at SYN_SENT). */
-	st->last_copied_seq = sk_copied_seq(sk);
+	st->last_copied_seq = READ_ONCE(tp->copied_seq);
 	st->stalled_since_ns = 0;
 	st->flags &= ~RCVGOV_F_AGE_LOWER;
-	if (lifecycle_allow(now))
+	if (lifecycle_allow(clock_now(&now)))
 		emit(st, sk, RCVGOV_EV_ESTABLISHED,
 		     RCVGOV_SRC_TP_INET_SOCK_SET_STATE, now, st->last_rcvbuf,
 		     sk_rcvbuf(sk));
 	return 0;
 }
 
+/*
+ * Once per full TCP socket per scan. ctx->sk_common and what
+ * bpf_skc_to_tcp_sock() returns are BTF pointers: plain loads here too.
+ */
 SEC("iter/tcp")
 int snapshot(struct bpf_iter__tcp *ctx)
 {
@@ -554,7 +674,7 @@ int snapshot(struct bpf_iter__tcp *ctx)
 	struct rcvgov_sock_state *st;
 	struct tcp_sock *tp;
 	struct sock *sk;
-	__u32 copied, rcv_nxt;
+	__u32 copied, rcv_nxt, rcvbuf;
 	__u64 now;
 
 	if (!skc)
@@ -562,17 +682,19 @@ int snapshot(struct bpf_iter__tcp *ctx)
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
 		return 0; /* request and timewait sockets hold no receive queue */
+	/* struct sock is at offset 0 of tcp_sock: its loads stay in bounds. */
 	sk = (struct sock *)tp;
-	rec.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	rec.state = sk->__sk_common.skc_state;
 	if (rec.state == TCP_LISTEN || rec.state == TCP_CLOSE)
 		return 0;
 	now = bpf_ktime_get_ns();
-	st = get_state(sk, now);
-	copied = sk_copied_seq(sk);
-	rcv_nxt = sk_rcv_nxt(sk);
+	st = get_state(sk, tp, &now);
+	copied = READ_ONCE(tp->copied_seq);
+	rcv_nxt = READ_ONCE(tp->rcv_nxt);
+	rcvbuf = sk_rcvbuf(sk);
 	if (st) {
-		check_rcvbuf(st, sk, RCVGOV_SRC_ITER_TCP, now);
-		note_progress_seq(st, copied, rcv_nxt, now);
+		check_rcvbuf(st, sk, tp, rcvbuf, RCVGOV_SRC_ITER_TCP, &now);
+		note_progress_seq(st, copied, rcv_nxt, &now);
 		rec.id = st->id;
 		rec.owner = st->owner;
 		rec.inflation_bytes = st->inflation_bytes;
@@ -586,7 +708,7 @@ int snapshot(struct bpf_iter__tcp *ctx)
 		fill_id(&rec.id, sk);
 		rec.owner.cgroup_id = rcvgov_sk_cgroup_id(sk);
 		rec.owner.netns_cookie = rcvgov_net_cookie(sk);
-		rec.autotuned_rcvbuf = sk_rcvbuf(sk);
+		rec.autotuned_rcvbuf = rcvbuf;
 		if (rcv_nxt != copied) {
 			rec.stalled_since_ns = now;
 			rec.flags = RCVGOV_F_AGE_LOWER;
@@ -594,12 +716,12 @@ int snapshot(struct bpf_iter__tcp *ctx)
 	}
 	rec.now_ns = now;
 	rec.rmem_alloc = sk_rmem(sk);
-	rec.rcvbuf = sk_rcvbuf(sk);
+	rec.rcvbuf = rcvbuf;
 	rec.unread = rcv_nxt - copied;
 	rec.copied_seq = copied;
-	rec.rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
-	rec.window_clamp = BPF_CORE_READ(tp, window_clamp);
-	rec.rcv_wscale = BPF_CORE_READ_BITFIELD_PROBED(tp, rx_opt.rcv_wscale);
+	rec.rcv_wnd = tp->rcv_wnd;
+	rec.window_clamp = tp->window_clamp;
+	rec.rcv_wscale = BPF_CORE_READ_BITFIELD(tp, rx_opt.rcv_wscale);
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;
 }
