@@ -491,7 +491,7 @@ DatagramOutcome process_dump_datagram(const void *buf, size_t len, uint32_t seq,
 				o.status = r.error();
 				return o;
 			}
-			out.push_back(*r);
+			out.push_back(std::move(*r));
 			continue;
 		}
 		default: continue; // message types this code does not know
@@ -541,21 +541,29 @@ std::optional<Result<DiagSocket>> process_lookup_datagram(const void *buf, size_
 
 } // namespace detail
 
-Result<std::vector<DiagSocket>> dump_tcp(const DumpOptions &opts)
+Status dump_tcp(std::vector<DiagSocket> &out, const DumpOptions &opts)
 {
 	const auto deadline = Clock::now() + opts.timeout;
+	out.clear();
 	MnlSocket sock;
 	if (Status st = open_socket(sock); !st)
-		return st.error();
+		return st;
 	std::vector<uint8_t> families;
 	if (opts.ipv4)
 		families.push_back(AF_INET);
 	if (opts.ipv6)
 		families.push_back(AF_INET6);
-	std::vector<DiagSocket> out;
 	for (uint8_t family : families)
 		if (Status st = dump_family(sock, family, opts, deadline, out); !st)
-			return st.error();
+			return st;
+	return {};
+}
+
+Result<std::vector<DiagSocket>> dump_tcp(const DumpOptions &opts)
+{
+	std::vector<DiagSocket> out;
+	if (Status st = dump_tcp(out, opts); !st)
+		return st.error();
 	return out;
 }
 

@@ -88,6 +88,10 @@ struct DumpOptions {
 // One dump of the TCP sockets of the calling thread's network namespace.
 // Either all sockets of the dump, or an error.
 [[nodiscard]] Result<std::vector<DiagSocket>> dump_tcp(const DumpOptions &opts = {});
+// The same into `out` (cleared first, its capacity kept: a caller that
+// dumps again and again allocates once). On an error `out` holds what came
+// before it.
+[[nodiscard]] Status dump_tcp(std::vector<DiagSocket> &out, const DumpOptions &opts = {});
 
 // The current state of exactly one socket: a SOCK_DIAG_BY_FAMILY request
 // (no NLM_F_DUMP) for its family + 4-tuple (+ ifindex) and cookie, with

@@ -52,10 +52,15 @@ private:
 		bool position_known = false;
 		uint64_t stalled_since_ns = 0;
 		bool lower_bound = false;
+		uint64_t dump = 0; // the namespace's dump that saw it last
 	};
+	// The history is updated in place, dump after dump (no map rebuilt,
+	// no allocation once every socket is known); entries the latest dump
+	// did not stamp are forgotten after it.
 	struct Namespace {
 		std::unordered_map<uint64_t, Seen> sockets;
 		uint64_t last_dump_ns = 0;
+		uint64_t dumps = 0;
 	};
 
 	static SocketInfo infer(const diag::DiagSocket &d, const Seen *prev, uint64_t now_ns,
