@@ -49,6 +49,8 @@ Governor::Governor(const config::Config &cfg, tracker::Limits limits, Actuators 
       sysctl_(std::move(sysctl)), env_(std::move(env)), safety_(cfg.allow, cfg.safety)
 {
 	throw_if_invalid(tracker_->set_limits(std::move(limits)));
+	// No more reclaims decided per round than the safety budget lets through.
+	tracker_->set_reclaim_cap(cfg.safety.destroy_per_round);
 }
 
 Governor::~Governor() = default;
@@ -63,6 +65,7 @@ void Governor::reconfigure(const config::Config &cfg, tracker::Limits limits)
 		allow_changed = cfg.allow.cidrs[i].text != cfg_.allow.cidrs[i].text;
 	cfg_ = cfg;
 	safety_.reconfigure(cfg.allow, cfg.safety);
+	tracker_->set_reclaim_cap(cfg.safety.destroy_per_round);
 	breaker_announced_ = false;
 	if (!allow_changed)
 		return;

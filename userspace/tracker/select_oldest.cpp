@@ -98,4 +98,14 @@ void select_oldest(std::span<const Candidate> cands, uint64_t needed,
 	}
 }
 
+void select_oldest_n(std::span<const Candidate> cands, size_t count,
+		     std::vector<Candidate, CountingAllocator<Candidate>> &out)
+{
+	const size_t first = out.size();
+	const size_t n = std::min(count, cands.size());
+	out.resize(first + n);
+	std::partial_sort_copy(cands.begin(), cands.end(), out.begin() + long(first), out.end(),
+			       older);
+}
+
 } // namespace rcvgov::tracker::detail

@@ -28,4 +28,10 @@ void select_oldest(std::span<const Candidate> candidates, uint64_t needed,
 		   std::vector<Candidate, CountingAllocator<Candidate>> &out,
 		   std::vector<uint64_t, CountingAllocator<uint64_t>> &histogram);
 
+// Appends to `out` the `count` oldest candidates (all of them if fewer),
+// oldest first, ties by index: the cheaper choice when a cap on decisions
+// bounds how many can be taken anyway (one pass, O(n log count)).
+void select_oldest_n(std::span<const Candidate> candidates, size_t count,
+		     std::vector<Candidate, CountingAllocator<Candidate>> &out);
+
 } // namespace rcvgov::tracker::detail

@@ -202,6 +202,14 @@ public:
 	// an earlier one is pending or held (see EnforceState), and never a
 	// second clamp.
 	std::vector<Decision> decide() { return decide(clock_->now()); }
+	// At most `n` reclaim victims per decide() call (0: no cap; a unit
+	// counts as one victim and goes whole). What a scope still needs is
+	// decided in later calls: it stays reclaiming, and no progressing
+	// reader is clamped in its place meanwhile. The governor sets this to
+	// what its safety budget lets through in one round, so decide() does
+	// not decide (and the governor then hold) hundreds of thousands of
+	// reclaims it will not make.
+	void set_reclaim_cap(size_t n) { reclaim_cap_ = n; }
 	std::vector<Decision> decide(Time now);
 	// Appends to `out` (which the caller may reuse across calls).
 	void decide(Time now, std::vector<Decision> &out);
@@ -435,7 +443,8 @@ private:
 		return (p.gen_flags & (kLive | kAllowlisted)) == kLive && p.usage > 0 &&
 		       p.in(kReclaimable) && p.since <= cutoff;
 	}
-	void reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
+	// True when it stopped at the cap on reclaims (set_reclaim_cap).
+	bool reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
 			    Time now, std::vector<Decision> &out);
 	void clamp_largest(uint32_t scope, uint64_t eff, uint64_t low, const Decision &why,
 			   Time now, std::vector<Decision> &out);
@@ -474,6 +483,13 @@ private:
 	// decide()'s scratch space, kept between calls (and counted).
 	Vec<Candidate> candidates_;
 	Vec<Candidate> ordered_;
+	size_t reclaim_cap_ = 0;
+	size_t reclaims_left_ = 0; // in this decide() call
+	// With a cap, candidates_ keeps only the oldest reclaims_left_ of the
+	// scope's candidates (a heap while gathering); this counts them all.
+	size_t candidates_seen_ = 0;
+	void begin_candidates();
+	void add_candidate(const Candidate &c);
 	Vec<uint64_t> histogram_;
 
 	bool system_reclaiming_ = false;

@@ -95,6 +95,8 @@ void Tracker::reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Ti
 		if (!reclaim_candidate(p, cutoff))
 			return;
 		reclaimed += p.usage;
+		if (reclaims_left_)
+			--reclaims_left_;
 		Decision &d = emit(why, i, Action::Reclaim, now, out);
 		if (unit != kNone)
 			d.unit = account_handle(unit);
@@ -106,13 +108,47 @@ void Tracker::reclaim(uint32_t victim, uint32_t stop_at, const Decision &why, Ti
 		for_each_participant(unit, [&](uint32_t i) { one(i, unit); });
 }
 
+// Gathering a scope's candidates in one pass. Under a cap only the oldest
+// reclaims_left_ can be taken: keep just those in a heap (youngest on top)
+// instead of writing out every candidate and selecting afterwards.
+void Tracker::begin_candidates()
+{
+	candidates_.clear();
+	candidates_seen_ = 0;
+}
+
+void Tracker::add_candidate(const Candidate &c)
+{
+	++candidates_seen_;
+	const size_t k = reclaim_cap_ ? reclaims_left_ : SIZE_MAX;
+	auto older = [](const Candidate &a, const Candidate &b) {
+		return a.since != b.since ? a.since < b.since : a.index < b.index;
+	};
+	if (candidates_.size() < k) {
+		candidates_.push_back(c);
+		if (reclaim_cap_)
+			std::push_heap(candidates_.begin(), candidates_.end(), older);
+	} else if (k && older(c, candidates_.front())) {
+		std::pop_heap(candidates_.begin(), candidates_.end(), older);
+		candidates_.back() = c;
+		std::push_heap(candidates_.begin(), candidates_.end(), older);
+	}
+}
+
 // candidates_ holds the scope's stalled candidates: take the longest
 // stalled until what is left of the scope (`eff`) is within `low`.
-void Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
+bool Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const Decision &why,
 			     Time now, std::vector<Decision> &out)
 {
 	ordered_.clear();
-	detail::select_oldest(candidates_, eff - low, ordered_, histogram_);
+	if (reclaims_left_ == 0)
+		return true;
+	// Under a cap, candidates_ is already just the few that can be taken.
+	const bool few = reclaim_cap_ != 0;
+	if (few)
+		detail::select_oldest_n(candidates_, reclaims_left_, ordered_);
+	else
+		detail::select_oldest(candidates_, eff - low, ordered_, histogram_);
 	// Victims are scattered: in groups, fetch their slots, then the
 	// accounts the slots name, then act (as the batched updates do).
 	constexpr size_t kGroup = 32;
@@ -130,11 +166,15 @@ void Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const 
 			const uint32_t i = c[k].index;
 			if (!participants_[i].in(kReclaimable)) // taken with an earlier unit
 				continue;
+			if (reclaims_left_ == 0)
+				return true;
 			uint64_t freed = 0;
 			reclaim(i, scope, why, now, out, freed);
 			eff -= std::min(eff, freed);
 		}
 	}
+	// Stopped by the cap, or out of the few selected while others wait.
+	return eff > low && (reclaims_left_ == 0 || (few && candidates_seen_ > ordered_.size()));
 }
 
 // Scopes first (a misbehaving peer should pay before the system quota
@@ -144,6 +184,7 @@ void Tracker::reclaim_oldest(uint32_t scope, uint64_t &eff, uint64_t low, const 
 void Tracker::decide(Time now, std::vector<Decision> &out)
 {
 	expire_pending(now);
+	reclaims_left_ = reclaim_cap_ ? reclaim_cap_ : SIZE_MAX;
 
 	std::vector<uint32_t> scopes;
 	for (const Ref &r : accounts_over_) {
@@ -263,20 +304,21 @@ void Tracker::decide_scope(uint32_t a, Time now, std::vector<Decision> &out)
 		clamp_largest(a, eff, low, why, now, out);
 		return;
 	}
+	bool capped = false;
 	if (eff > low) {
 		const int64_t cutoff = stall_cutoff(now);
-		candidates_.clear();
+		begin_candidates();
 		for_each_participant(a, [&](uint32_t i) {
 			const ParticipantHot &p = participants_[i];
 			if (reclaim_candidate(p, cutoff))
-				candidates_.push_back(Candidate{p.since, i, p.usage});
+				add_candidate(Candidate{p.since, i, p.usage});
 		});
-		reclaim_oldest(a, eff, low, why, now, out);
+		capped = reclaim_oldest(a, eff, low, why, now, out);
 	}
-	if (eff > low)
-		clamp_largest(a, eff, low, why, now, out);
-	else
+	if (eff <= low)
 		accounts_[a].flags &= ~(kAccReclaiming | kAccOver);
+	else if (!capped)
+		clamp_largest(a, eff, low, why, now, out);
 }
 
 // The system quota, with hysteresis: start when what will be left (usage
@@ -294,21 +336,22 @@ void Tracker::decide_system(Time now, std::vector<Decision> &out)
 	}
 	if (eff > limits_.low_water) {
 		const int64_t cutoff = stall_cutoff(now);
-		candidates_.clear();
-		candidates_.reserve(live_participants_);
+		begin_candidates();
+		if (!reclaim_cap_)
+			candidates_.reserve(live_participants_);
 		const size_t n = participants_.size();
 		for (uint32_t i = 0; i < n; ++i) {
 			const ParticipantHot &p = participants_[i];
 			if (reclaim_candidate(p, cutoff))
-				candidates_.push_back(Candidate{p.since, i, p.usage});
+				add_candidate(Candidate{p.since, i, p.usage});
 		}
 		Decision why;
 		why.scope = ScopeKind::System;
 		why.account = account_handle(0);
 		why.limit = limits_.max;
 		why.scope_usage = accounts_[0].usage;
-		reclaim_oldest(0, eff, limits_.low_water, why, now, out);
-		if (eff > limits_.low_water)
+		const bool capped = reclaim_oldest(0, eff, limits_.low_water, why, now, out);
+		if (eff > limits_.low_water && !capped)
 			clamp_largest(0, eff, limits_.low_water, why, now, out);
 	}
 	if (eff <= limits_.low_water) {

@@ -569,3 +569,37 @@ TEST_F(TrackerTest, DecisionsDescribeThemselves)
 
 } // namespace
 } // namespace rcvgov::tracker
+
+namespace rcvgov::tracker {
+namespace {
+
+// A cap on reclaims per call (the governor's round budget): the oldest
+// first, the scope stays reclaiming, no progressing reader is clamped in
+// the meantime, and the next call goes on where this one stopped.
+TEST_F(TrackerTest, ReclaimCapSpreadsVictimsOverCallsOldestFirst)
+{
+	const AccountId s = service("web");
+	std::vector<ParticipantId> ps;
+	for (uint64_t c = 1; c <= 40; ++c)
+		ps.push_back(sock(s, c, 50, 1000 - int(c))); // cookie 1 oldest
+	sock(s, 99, 400, std::nullopt);			     // a progressing reader
+	t.set_reclaim_cap(3);
+	// 2400 -> <= 750 needs 33 of the stalled ones.
+	auto ds = t.decide();
+	EXPECT_THAT(cookies(ds), ElementsAre(1, 2, 3));
+	EXPECT_TRUE(t.system_reclaiming());
+	for (int i = 0; i < 3; ++i)
+		ASSERT_TRUE(t.remove_participant(ps[i]).ok());
+	ds = t.decide();
+	EXPECT_THAT(cookies(ds), ElementsAre(4, 5, 6)) << "no clamp of cookie 99 while capped";
+	for (int i = 3; i < 6; ++i)
+		ASSERT_TRUE(t.remove_participant(ps[i]).ok());
+	// Without the cap the rest is decided at once: 2100 -> 750 is 27 more.
+	t.set_reclaim_cap(0);
+	ds = t.decide();
+	EXPECT_EQ(cookies(ds, Action::Reclaim).size(), 27u);
+	EXPECT_EQ(cookies(ds, Action::Reclaim).front(), 7u);
+}
+
+} // namespace
+} // namespace rcvgov::tracker
