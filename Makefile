@@ -193,7 +193,7 @@ $(FUZZ_BIN)/gen-seeds: fuzz/gen_seeds.cpp bpf/rcvgov_abi.h | $(DEPS_STAMP)
 	$(Q)$(CXX) -std=c++20 -O1 -Wall -Wextra -Werror -Iuserspace -Ibpf -o $@ $< -lmnl
 
 .PHONY: all deps run test unit-test unit-test-asan integration-test vm-test kernel-test \
-	bench format format-check tidy compile_commands fuzz-build fuzz fuzz-short \
+	bench bench-smoke bench-tracker format format-check tidy compile_commands fuzz-build fuzz fuzz-short \
 	fuzz-seeds clean
 .DEFAULT_GOAL := all
 # Keep the BPF objects: they are also packed into the VM tests.
@@ -221,8 +221,34 @@ vm-test: all
 kernel-test: all
 	./scripts/kernel/run-kernel-tests.sh
 
-# Benchmarks print figures (see docs/performance.md); they assert nothing.
-bench: $(BIN)/rcvgov-bench
+# The system benchmarks P1-P7 (docs/performance.md): each figure next to
+# its anchor measured in the same run, as a table and as JSON in
+# $(BUILD)/bench/results.json. `make bench BENCH="p2 p6"` runs some of
+# them; bench-smoke is the short version `make test` runs (nothing judged).
+# The tracker's own micro-benchmarks: `make bench-tracker`.
+BENCH ?=
+# P3's floor: empty programs on the same tracepoints (bench/floor/).
+$(OBJ)/bench/floor.bpf.o: bench/floor/floor.bpf.c $(GEN)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BIN)/rcvgov-bpf-floor: bench/floor/floor_loader.c $(OBJ)/bench/floor.bpf.o | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lbpf -lelf -lz
+	@cp $(OBJ)/bench/floor.bpf.o $(BIN)/rcvgov-bpf-floor.bpf.o
+
+BENCH_TOOLS := $(BIN)/rcvgov-bench $(BIN)/rcvgov-bpf-floor
+
+bench: all $(BENCH_TOOLS)
+	RCVGOV_BIN=$(abspath $(BIN)) BENCH_OUT=$(abspath $(BUILD))/bench ./bench/run.sh $(BENCH)
+
+bench-smoke: all $(BENCH_TOOLS)
+	BENCH_SMOKE=1 RCVGOV_BIN=$(abspath $(BIN)) BENCH_OUT=$(abspath $(BUILD))/bench-smoke \
+		./bench/run.sh $(BENCH)
+
+bench-tracker: $(BIN)/rcvgov-bench
 	$(BIN)/rcvgov-bench --benchmark_counters_tabular=true
 
 fuzz-build: $(FUZZ_BINS)
@@ -241,14 +267,14 @@ fuzz-seeds: $(FUZZ_BIN)/gen-seeds
 
 # Everything, in the order that fails fastest. The test programs are built
 # first; tests/run-all.sh runs the stages one by one.
-test: all $(BIN)/rcvgov-unit-tests-asan fuzz-build
+test: all $(BIN)/rcvgov-unit-tests-asan $(BENCH_TOOLS) fuzz-build
 	BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_SHORT_TIME) ./tests/run-all.sh
 
 # clang-format: userspace/ and fuzz/ with the top-level .clang-format; bpf/
 # in kernel style (bpf/.clang-format, the kernel's own file). Both fail
 # the check.
 FORMAT_SRCS     = $(shell find userspace fuzz -name '*.cpp' -o -name '*.h' 2>/dev/null | sort)
-BPF_FORMAT_SRCS = $(sort $(wildcard bpf/*.c bpf/*.h))
+BPF_FORMAT_SRCS = $(sort $(wildcard bpf/*.c bpf/*.h bench/floor/*.c))
 
 format:
 	clang-format -i $(FORMAT_SRCS) $(BPF_FORMAT_SRCS)

@@ -12,6 +12,7 @@ PKGS=(
 	libgtest-dev libgmock-dev libbenchmark-dev
 	nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
 	iproute2 procps ethtool socat pv netcat-openbsd
+	iperf3 # bench/p2-throughput.sh (P2/P3)
 	qemu-system-x86 busybox-static cpio gzip xz-utils
 	python3 jq util-linux
 	linux-source-6.1 bc flex bison libssl-dev libc6-dev

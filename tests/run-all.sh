@@ -6,6 +6,7 @@
 #   unit-asan     the same tests under ASan + UBSan
 #   fuzz          every libFuzzer harness for FUZZ_TIME seconds (20 in make test)
 #   integration   root, network namespaces, BPF on the running kernel
+#   bench-smoke   the system benchmarks P1-P7, short, nothing judged
 #   vm            qemu with Debian's stock 6.1 kernel
 #   kernel        the kernel series' kselftests in qemu and on the host
 #
@@ -24,7 +25,7 @@ FUZZ_TIME=${FUZZ_TIME:-20}
 export RCVGOV_BIN=${RCVGOV_BIN:-$PWD/$BUILD/bin}
 export RCVGOV_TEST_LOGS=${RCVGOV_TEST_LOGS:-$BUILD/test-logs}
 
-all_stages="format-check unit unit-asan fuzz integration vm kernel"
+all_stages="format-check unit unit-asan fuzz integration bench-smoke vm kernel"
 STAGES=${STAGES:-$all_stages}
 
 total_pass=0 total_fail=0
@@ -70,6 +71,8 @@ stage unit-asan ./tests/run-unit.sh --asan
 # Each harness FUZZ_TIME seconds from its seeds: about 4 x FUZZ_TIME in all.
 stage fuzz ./fuzz/run.sh "$FUZZ_TIME" $(ls fuzz/*_fuzz.cpp | sed -E 's|fuzz/(.*)_fuzz\.cpp|\1|')
 stage integration ./tests/run-integration.sh
+# The system benchmarks, short: they must keep measuring, nothing is judged.
+stage bench-smoke env BENCH_SMOKE=1 BENCH_OUT="$PWD/$BUILD/bench-smoke" ./bench/run.sh
 stage vm ./tests/vm/run-vm-tests.sh
 # The kernel series: builds (or reuses from /var/cache/rcvgov/kernel) the
 # unpatched and patched 6.1 kernels, runs kselftests/ in both VMs and on
