@@ -100,6 +100,7 @@ struct Daemon::Impl {
 	void snapshot();
 	void tick();
 	void react_now();
+	void refresh_if_stale();
 	void reload();
 	void summarize(uint64_t now);
 	void notify(const Status &st);
@@ -211,6 +212,18 @@ void Daemon::Impl::tick()
 	snapshot();
 }
 
+// What `rcvgovctl status|sockets|resources` shows must not be older than
+// one interval just because the scan gate skipped ticks: a client asking
+// gets a full snapshot first when the last one is older (at most one per
+// interval however many ask).
+void Daemon::Impl::refresh_if_stale()
+{
+	if (mono_ns() - last_full_ns < uint64_t(opts.config.interval_ms) * 1000000ULL)
+		return;
+	++counters["snapshots_on_demand"];
+	snapshot();
+}
+
 void Daemon::Impl::snapshot()
 {
 	uint64_t t0 = mono_ns();
@@ -295,6 +308,8 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 	if (!parsed.ok())
 		throw std::runtime_error(parsed.error().message);
 	const control::Request &cmd = *parsed;
+	if (cmd.command != control::Command::Events)
+		refresh_if_stale();
 	switch (cmd.command) {
 	case control::Command::Status: {
 		nlohmann::json st = status();
