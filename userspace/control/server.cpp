@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/errno_text.h"
 #include "control/control.h"
 
@@ -28,13 +29,6 @@ constexpr int max_events = 32;
 // Few enough that the requests of the clients just accepted are read before
 // a burst of newer connections could evict them.
 constexpr int max_accepts = 16;
-
-uint64_t mono_ns()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
 
 nlohmann::json refuse(const std::string &error)
 {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bpf/observer.h"
+#include "common/clock.h"
 #include "common/error.h"
 #include "config/reload.h"
 #include "control/control.h"
@@ -37,13 +38,6 @@
 namespace rcvgov {
 
 namespace {
-
-uint64_t mono_ns()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
 
 // Sets (or changes, on reload) a timerfd's period, keeping its fd in epoll.
 void set_period(const UniqueFd &fd, uint32_t ms)

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <systemd/sd-daemon.h>
 
+#include "common/clock.h"
+
 namespace rcvgov {
 
 namespace {
@@ -61,9 +63,7 @@ Status SdNotifier::watchdog()
 
 Status SdNotifier::reloading()
 {
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000ULL + ts.tv_nsec / 1000;
+	const uint64_t usec = mono_ns() / 1000;
 	return notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 

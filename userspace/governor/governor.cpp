@@ -1,10 +1,10 @@
 #include "governor/governor.h"
 
 #include <algorithm>
-#include <ctime>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
+#include "common/clock.h"
 #include "core/format.h"
 #include "governor/plan.h"
 #include "tracker/peer_key.h"
@@ -14,13 +14,6 @@ namespace rcvgov::governor {
 namespace {
 
 constexpr uint64_t summary_window_ns = 10'000'000'000ULL;
-
-uint64_t mono_ns()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
 
 tracker::Time to_time(uint64_t now_ns)
 {
@@ -116,6 +109,22 @@ tracker::AccountId Governor::account_for(const SocketInfo &s)
 	return peer ? *peer : *service;
 }
 
+std::optional<tracker::Tracker::CookieUpdate> Governor::update_for(const SocketInfo &s,
+								   uint64_t now_ns)
+{
+	if (!tracker_->find_participant(s.cookie) &&
+	    !tracker_->create_participant(account_for(s), s.cookie)) {
+		++counters_["tracker_errors"];
+		return std::nullopt;
+	}
+	tracker::Usage u;
+	u.rmem_alloc = s.rmem_alloc;
+	u.entitlement = s.autotuned_rcvbuf;
+	u.stalled_for = std::chrono::milliseconds(s.stall_ms(now_ns));
+	u.inflated = s.inflated();
+	return tracker::Tracker::CookieUpdate{s.cookie, u};
+}
+
 void Governor::sync(const SocketTable &table, uint64_t now_ns)
 {
 	// Participants whose socket left the table go first, with whatever
@@ -133,18 +142,8 @@ void Governor::sync(const SocketTable &table, uint64_t now_ns)
 	std::vector<tracker::Tracker::CookieUpdate> updates;
 	updates.reserve(table.size());
 	table.for_each([&](const SocketInfo &s) {
-		if (!tracker_->find_participant(s.cookie)) {
-			if (!tracker_->create_participant(account_for(s), s.cookie)) {
-				++counters_["tracker_errors"];
-				return;
-			}
-		}
-		tracker::Usage u;
-		u.rmem_alloc = s.rmem_alloc;
-		u.entitlement = s.autotuned_rcvbuf;
-		u.stalled_for = std::chrono::milliseconds(s.stall_ms(now_ns));
-		u.inflated = s.inflated();
-		updates.push_back({s.cookie, u});
+		if (auto u = update_for(s, now_ns))
+			updates.push_back(*u);
 	});
 	size_t applied = tracker_->set_usage(updates, to_time(now_ns));
 	counters_["tracker_errors"] += updates.size() - applied;
@@ -179,22 +178,10 @@ void Governor::react(const SocketTable &table, std::span<const uint64_t> cookies
 	clock_.set(to_time(now_ns));
 	std::vector<tracker::Tracker::CookieUpdate> updates;
 	updates.reserve(cookies.size());
-	for (uint64_t cookie : cookies) {
-		const SocketInfo *s = table.find(cookie);
-		if (!s)
-			continue;
-		if (!tracker_->find_participant(cookie) &&
-		    !tracker_->create_participant(account_for(*s), cookie)) {
-			++counters_["tracker_errors"];
-			continue;
-		}
-		tracker::Usage u;
-		u.rmem_alloc = s->rmem_alloc;
-		u.entitlement = s->autotuned_rcvbuf;
-		u.stalled_for = std::chrono::milliseconds(s->stall_ms(now_ns));
-		u.inflated = s->inflated();
-		updates.push_back({cookie, u});
-	}
+	for (uint64_t cookie : cookies)
+		if (const SocketInfo *s = table.find(cookie))
+			if (auto u = update_for(*s, now_ns))
+				updates.push_back(*u);
 	if (updates.empty())
 		return;
 	counters_["tracker_errors"] +=

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -90,6 +91,10 @@ public:
 private:
 	void sync(const SocketTable &table, uint64_t now_ns);
 	tracker::AccountId account_for(const SocketInfo &s);
+	// The socket's tracker update, its participant created if new; none
+	// (counted as tracker_errors) when the tracker refuses one.
+	std::optional<tracker::Tracker::CookieUpdate> update_for(const SocketInfo &s,
+								 uint64_t now_ns);
 	void act(const std::vector<tracker::Decision> &decisions, const SocketTable &table,
 		 uint64_t now_ns, ReactionPath path);
 	void note_reaction(const tracker::Decision &d, ReactionPath path);

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "core/format.h"
 #include "enforce/bpf_actuator.h"
 #include "enforce/netns_sysctl.h"
@@ -11,13 +12,6 @@
 namespace rcvgov::journal {
 
 namespace {
-
-uint64_t mono_ns()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
-}
 
 std::string where(const SysctlEntry &e)
 {

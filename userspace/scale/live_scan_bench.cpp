@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bpf/observer.h"
+#include "common/clock.h"
 #include "core/abi.h"
 #include "core/socket_table.h"
 #include "diag/sock_diag.h"
@@ -34,13 +35,6 @@
 
 namespace rcvgov {
 namespace {
-
-uint64_t mono_ns()
-{
-	timespec ts{};
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec);
-}
 
 // The BPF programs, loaded once for every iter benchmark of the run.
 bpf::Observer *observer(benchmark::State &state)

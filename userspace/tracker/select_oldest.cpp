@@ -5,18 +5,6 @@
 
 namespace rcvgov::tracker::detail {
 
-namespace {
-
-struct Older {
-	bool operator()(const Candidate &a, const Candidate &b) const
-	{
-		return a.since != b.since ? a.since < b.since : a.index < b.index;
-	}
-};
-constexpr Older older;
-
-} // namespace
-
 void select_oldest(std::span<const Candidate> cands, uint64_t needed,
 		   std::vector<Candidate, CountingAllocator<Candidate>> &out,
 		   std::vector<uint64_t, CountingAllocator<uint64_t>> &histogram)

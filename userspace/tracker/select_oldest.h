@@ -19,6 +19,15 @@ struct Candidate {
 	uint32_t usage;
 };
 
+// The order of selection: the earlier stall start first, ties by index.
+struct Older {
+	bool operator()(const Candidate &a, const Candidate &b) const
+	{
+		return a.since != b.since ? a.since < b.since : a.index < b.index;
+	}
+};
+inline constexpr Older older;
+
 // Appends to `out`, oldest first (ties by index), a prefix of the
 // candidates in that order whose usage sums to at least `needed` (all of
 // them if they do not reach it). It may append a few more than needed (the

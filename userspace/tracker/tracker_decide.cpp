@@ -121,9 +121,7 @@ void Tracker::add_candidate(const Candidate &c)
 {
 	++candidates_seen_;
 	const size_t k = reclaim_cap_ ? reclaims_left_ : SIZE_MAX;
-	auto older = [](const Candidate &a, const Candidate &b) {
-		return a.since != b.since ? a.since < b.since : a.index < b.index;
-	};
+	const auto older = detail::older;
 	if (candidates_.size() < k) {
 		candidates_.push_back(c);
 		if (reclaim_cap_)
