@@ -9,24 +9,31 @@
 # ~1.3 KB truesize for 200 bytes), which drives sk_rmem_alloc over
 # sk_rcvbuf and into tcp_prune_queue() -> tcp_clamp_window().
 # Pass: sk_rcvbuf never rises above its initial value.
+# shellcheck source-path=SCRIPTDIR source=lib.sh disable=SC2154 # ksft_bin sets stream/helper
 . "$(dirname "$0")/lib.sh"
-ksft_require_root
-ktap_header 1
-helper=$(ksft_helper) || { ktap_skip strict_clamp "no rcvbuf_helper and no gcc"; ktap_finish; }
-netns_new ns clamp
-if ! ns_has_sysctl "$ns" net/ipv4/tcp_shrink_window; then
-	ktap_missing strict_clamp "no net.ipv4.tcp_shrink_window"
+ksft_require_root strict_clamp
+ktap_plan strict_clamp
+if ! ksft_bin helper rcvbuf_helper; then
+	ktap_missing_rest "setup: no rcvbuf_helper and no gcc"
 	ktap_finish
 fi
-if ns_sysctl "$ns" net/ipv4/tcp_shrink_window 2; then
+out=$(mktemp)
+netns_new ns clamp
+if ksft_shrink "$ns" 2; then
 	echo "# tcp_shrink_window=2 (strict)"
-	ip netns exec "$ns" "$helper" clamp | sed 's/^\([a-z_]*=\)/# \1/'
-	ktap_result strict_clamp "${PIPESTATUS[0]}"
+	ip netns exec "$ns" "$helper" clamp > "$out"
+	rc=$?
+	ksft_show "$out"
+	ktap_result strict_clamp "$rc" "clamp rcvbuf-raised $(ksft_kv "$out" clamp_rcvbuf_before)->$(ksft_kv "$out" clamp_rcvbuf_peak)"
 else
+	why=$KSFT_WHY
 	# show what the kernel does without strict mode, then skip/fail
-	ns_sysctl "$ns" net/ipv4/tcp_shrink_window 1
-	echo "# tcp_shrink_window=2 refused; behaviour with tcp_shrink_window=1:"
-	ip netns exec "$ns" "$helper" clamp | sed 's/^\([a-z_]*=\)/# \1/'
-	ktap_missing strict_clamp "tcp_shrink_window=2 (strict) refused"
+	if ksft_shrink "$ns" 1; then
+		echo "# $why; behaviour with tcp_shrink_window=1:"
+		ip netns exec "$ns" "$helper" clamp > "$out"
+		ksft_show "$out"
+	fi
+	ktap_missing strict_clamp "$why"
 fi
+rm -f "$out"
 ktap_finish
