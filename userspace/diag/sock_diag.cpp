@@ -38,6 +38,8 @@ using detail::kRequestBufferSize;
 constexpr size_t kTcpInfoWscaleEnd =
 	offsetof(tcp_info, tcpi_options) + sizeof(tcp_info::tcpi_options) + 1;
 static_assert(kTcpInfoWscaleEnd == 7);
+// tcpi_rcv_wnd (6.4) follows tcpi_snd_wnd; older uapi headers lack it.
+constexpr size_t kTcpInfoRcvWndOff = offsetof(tcp_info, tcpi_snd_wnd) + sizeof(uint32_t);
 
 struct MnlCloser {
 	void operator()(mnl_socket *s) const { mnl_socket_close(s); }
@@ -214,6 +216,8 @@ Status parse_meminfo(const uint8_t *p, size_t len, DiagSocket &s)
 				   " bytes, need " + std::to_string(need));
 	std::memcpy(&s.rmem_alloc, p + SK_MEMINFO_RMEM_ALLOC * sizeof(uint32_t), sizeof(uint32_t));
 	std::memcpy(&s.rcvbuf, p + SK_MEMINFO_RCVBUF * sizeof(uint32_t), sizeof(uint32_t));
+	if (len >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		std::memcpy(&s.drops, p + SK_MEMINFO_DROPS * sizeof(uint32_t), sizeof(uint32_t));
 	return {};
 }
 
@@ -230,6 +234,12 @@ void parse_tcp_info(const uint8_t *p, size_t len, DiagSocket &s)
 	// 4.6+; without it the reader position cannot be told (stays 0).
 	if (len >= offsetof(tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
 		s.bytes_received = ti.tcpi_bytes_received;
+	if (len >= offsetof(tcp_info, tcpi_rcv_ssthresh) + sizeof(ti.tcpi_rcv_ssthresh))
+		s.rcv_ssthresh = ti.tcpi_rcv_ssthresh;
+	if (len >= kTcpInfoRcvWndOff + sizeof(uint32_t)) {
+		std::memcpy(&s.rcv_wnd, p + kTcpInfoRcvWndOff, sizeof(uint32_t));
+		s.has_rcv_wnd = true;
+	}
 }
 
 Status parse_cgroup_id(const uint8_t *p, size_t len, DiagSocket &s)

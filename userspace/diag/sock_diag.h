@@ -70,6 +70,13 @@ struct DiagSocket {
 	// tcpi_bytes_received: bytes the socket has received in sequence. The
 	// reader's position is bytes_received - rqueue (copied_seq - ISN - 1).
 	uint64_t bytes_received = 0;
+	// For one socket's view (rcvgovctl record): tcpi_rcv_ssthresh, the
+	// window last advertised (tcpi_rcv_wnd, 6.4+; has_rcv_wnd false on
+	// older kernels) and skmem's drop count (SK_MEMINFO_DROPS).
+	uint32_t rcv_ssthresh = 0;
+	uint32_t rcv_wnd = 0;
+	bool has_rcv_wnd = false;
+	uint32_t drops = 0;
 
 	uint64_t reader_position() const { return bytes_received - rqueue; }
 

@@ -177,6 +177,38 @@ TEST(SockDiagParse, LongerTcpInfoFromNewerKernelIsFine)
 	EXPECT_EQ(r->rcv_space, 7u);
 }
 
+TEST(SockDiagParse, RecordFieldsDropsSsthreshAndWindow)
+{
+	// skmem's drop count is its ninth field (kMeminfo: 7).
+	std::array<uint8_t, sizeof(tcp_info) + 16> big{};
+	tcp_info ti{};
+	ti.tcpi_rcv_ssthresh = 64000;
+	std::memcpy(big.data(), &ti, sizeof(ti));
+	const size_t rcv_wnd_off = offsetof(tcp_info, tcpi_snd_wnd) + 4;
+	const uint32_t rcv_wnd = 8192;
+	std::memcpy(big.data() + rcv_wnd_off, &rcv_wnd, sizeof(rcv_wnd));
+	Msg msg;
+	fill_v4(msg.diag());
+	msg.attr(INET_DIAG_SKMEMINFO, kMeminfo, sizeof(kMeminfo));
+	msg.attr(INET_DIAG_INFO, big.data(), rcv_wnd_off + 4);
+	auto r = parse_inet_diag(msg.nlh(), msg.len());
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_EQ(r->drops, 7u);
+	EXPECT_EQ(r->rcv_ssthresh, 64000u);
+	EXPECT_TRUE(r->has_rcv_wnd);
+	EXPECT_EQ(r->rcv_wnd, 8192u);
+
+	// A kernel before tcpi_rcv_wnd: no window, not a zero one.
+	Msg old;
+	fill_v4(old.diag());
+	old.attr(INET_DIAG_SKMEMINFO, kMeminfo, 2 * sizeof(uint32_t));
+	old.attr(INET_DIAG_INFO, big.data(), rcv_wnd_off);
+	r = parse_inet_diag(old.nlh(), old.len());
+	ASSERT_TRUE(r.ok()) << r.error().message;
+	EXPECT_FALSE(r->has_rcv_wnd);
+	EXPECT_EQ(r->drops, 0u);
+}
+
 TEST(SockDiagParse, UnknownAndFlaggedAttributesAreSkipped)
 {
 	Msg msg;
