@@ -13,7 +13,7 @@
  *    Fallback: tp_btf tcp_probe compares rmem_alloc with rcvbuf once per
  *    segment, which sees the overshoot one segment late.
  *  inflation: the tcp:tcp_rcvbuf_prune tracepoint (added by this project's
- *    kernel series, patches/linux-6.1/0003) reports every clamp decision
+ *    kernel series, patches/linux-<base>/0003) reports every clamp decision
  *    with the rcvbuf before it: exact, and no trampoline needed. Without it:
  *    tcp_clamp_window is inlined on most builds, so its caller
  *    tcp_try_rmem_schedule is traced instead: any sk_rcvbuf rise between its
@@ -81,6 +81,11 @@ const volatile __u32 lifecycle_events_per_sec = 5000;
 const volatile bool probe_checks_overshoot = true;
 /* Source reported for inflation seen by the fentry/fexit pair. */
 const volatile __u32 clamp_source = RCVGOV_SRC_FEXIT_TCP_TRY_RMEM_SCHEDULE;
+/*
+ * TCP_RCVBUF_RAISED of the kernel's enum tcp_rcvbuf_prune_action, read from
+ * its BTF by the loader (never hard-coded: see docs/kernel.md).
+ */
+const volatile __u32 prune_raised_flag = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -481,18 +486,20 @@ int BPF_PROG(clamp_exit, struct sock *sk)
 	return 0;
 }
 
-/* TCP_PRUNE_RCVBUF_RAISED in the kernel series: sk_rcvbuf raised to rmem. */
-#define RCVGOV_PRUNE_RCVBUF_RAISED 0x01
-
+/*
+ * The rcvgov kernel series' tcp:tcp_rcvbuf_prune (docs/kernel.md, "Tracepoint
+ * ABI"): fires at the end of tcp_try_rmem_schedule()'s slow path; sk_rcvbuf is
+ * already the new value.
+ */
 SEC("tp_btf/tcp_rcvbuf_prune")
-int BPF_PROG(tcp_rcvbuf_prune, const struct sock *sk, int rmem_alloc,
-	     int rcvbuf_old, unsigned int action)
+int BPF_PROG(tcp_rcvbuf_prune, struct sock *sk, unsigned int size,
+	     int rmem_alloc, int rcvbuf_old, unsigned int action)
 {
 	struct rcvgov_sock_state *st;
 	__u64 now = 0;
 	__u32 cur;
 
-	if (!(action & RCVGOV_PRUNE_RCVBUF_RAISED))
+	if (!(action & prune_raised_flag))
 		return 0;
 	st = get_state(sk, NULL, &now);
 	if (!st)

@@ -46,16 +46,20 @@ AttachPlan plan_attach(const KernelFeatures &f)
 
 	// The kernel's own report of the clamp decision is exact and needs no
 	// trampoline: take it first wherever the series is applied.
-	if (f.tp_tcp_rcvbuf_prune) {
+	std::string no_tp = "no tcp_rcvbuf_prune tracepoint (rcvgov kernel series)";
+	if (f.tp_tcp_rcvbuf_prune && f.prune_raised_flag == 0)
+		no_tp = "tcp_rcvbuf_prune has no enum tcp_rcvbuf_prune_action "
+			"TCP_RCVBUF_RAISED in BTF (older revision of the series)";
+	if (f.tp_tcp_rcvbuf_prune && f.prune_raised_flag != 0) {
 		p.rcvbuf_prune = true;
+		p.prune_raised_flag = f.prune_raised_flag;
 		p.paths.push_back({"clamp", "tp_btf/tcp_rcvbuf_prune", true, ""});
 	} else if (f.func_tcp_clamp_window && f.fexit_tcp_clamp_window.ok) {
 		p.clamp_fentry = true;
 		p.clamp_target = "tcp_clamp_window";
-		p.paths.push_back({"clamp", "fentry+fexit/tcp_clamp_window", false,
-				   "no tcp_rcvbuf_prune tracepoint (rcvgov kernel series)"});
+		p.paths.push_back({"clamp", "fentry+fexit/tcp_clamp_window", false, no_tp});
 	} else {
-		std::string why = "no tcp_rcvbuf_prune tracepoint (rcvgov kernel series); " +
+		std::string why = no_tp + "; " +
 				  why_not_fexit("tcp_clamp_window", f.func_tcp_clamp_window,
 						f.fexit_tcp_clamp_window);
 		if (f.func_tcp_try_rmem_schedule && f.fexit_tcp_try_rmem_schedule.ok) {

@@ -3,6 +3,7 @@
 // so the decision table is unit-tested without a kernel.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,10 @@ struct KernelFeatures {
 	TrialResult fexit_tcp_try_coalesce;
 	TrialResult fexit_tcp_clamp_window;
 	TrialResult fexit_tcp_try_rmem_schedule;
-	bool tp_tcp_rcvbuf_prune = false; // added by patches/linux-6.1/0003
+	bool tp_tcp_rcvbuf_prune = false; // added by patches/linux-*/0003
+	// TCP_RCVBUF_RAISED from the kernel's enum tcp_rcvbuf_prune_action; 0 when
+	// the enum is not in BTF (an older revision of the series)
+	uint32_t prune_raised_flag = 0;
 	bool tp_tcp_probe = false;
 	bool tp_tcp_rcvbuf_grow = false;
 	bool tp_tcp_rcv_space_adjust = false;
@@ -40,7 +44,8 @@ struct AttachPlan {
 	bool coalesce_fexit = false;
 	bool clamp_fentry = false;
 	bool rcvbuf_prune = false;
-	std::string clamp_target; // tcp_clamp_window or tcp_try_rmem_schedule
+	uint32_t prune_raised_flag = 0; // for the tcp_rcvbuf_prune program
+	std::string clamp_target;	// tcp_clamp_window or tcp_try_rmem_schedule
 	bool tcp_probe = false;
 	bool probe_checks_overshoot = false;
 	bool rcvbuf_grow = false;

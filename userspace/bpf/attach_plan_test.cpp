@@ -89,8 +89,10 @@ TEST(AttachPlan, SeriesTracepointIsTheFirstChoiceForTheClamp)
 {
 	auto f = debian_61();
 	f.tp_tcp_rcvbuf_prune = true;
+	f.prune_raised_flag = 0x40;
 	auto p = plan_attach(f);
 	EXPECT_TRUE(p.rcvbuf_prune);
+	EXPECT_EQ(p.prune_raised_flag, 0x40u) << "the BTF value, passed on as is";
 	EXPECT_FALSE(p.clamp_fentry) << "one clamp hook is enough";
 	EXPECT_EQ(hook(p, "clamp").path, "tp_btf/tcp_rcvbuf_prune");
 	EXPECT_TRUE(hook(p, "clamp").first_choice);
@@ -118,4 +120,16 @@ TEST(AttachPlan, NothingButIterator)
 }
 
 } // namespace
+
+TEST(AttachPlan, SeriesTracepointWithoutActionEnumIsNotUsed)
+{
+	auto f = debian_61();
+	f.tp_tcp_rcvbuf_prune = true; // flag values unknown: cannot tell RAISED
+	auto p = plan_attach(f);
+	EXPECT_FALSE(p.rcvbuf_prune);
+	EXPECT_EQ(p.prune_raised_flag, 0u);
+	EXPECT_NE(hook(p, "clamp").path, "tp_btf/tcp_rcvbuf_prune");
+	EXPECT_NE(hook(p, "clamp").reason.find("tcp_rcvbuf_prune_action"), std::string::npos);
+}
+
 } // namespace rcvgov::bpf

@@ -43,4 +43,17 @@ bool KernelBtf::has_struct(const std::string &name) const
 	return btf__find_by_name_kind(btf_.get(), name.c_str(), BTF_KIND_STRUCT) >= 0;
 }
 
+std::optional<int64_t> KernelBtf::enum_value(const std::string &type, const std::string &name) const
+{
+	int id = btf__find_by_name_kind(btf_.get(), type.c_str(), BTF_KIND_ENUM);
+	if (id < 0)
+		return std::nullopt;
+	const struct btf_type *t = btf__type_by_id(btf_.get(), static_cast<__u32>(id));
+	const struct btf_enum *e = btf_enum(t);
+	for (unsigned short i = 0; i < btf_vlen(t); i++, e++)
+		if (name == btf__name_by_offset(btf_.get(), e->name_off))
+			return e->val;
+	return std::nullopt;
+}
+
 } // namespace rcvgov::bpf

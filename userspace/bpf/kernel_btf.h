@@ -2,7 +2,9 @@
 // traced (not inlined), tracepoints with BTF args, kernel structs.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 struct btf;
@@ -17,6 +19,8 @@ public:
 	bool has_func(const std::string &name) const;
 	bool has_tracepoint(const std::string &name) const;
 	bool has_struct(const std::string &name) const;
+	// Value of enumerator `name` of `enum type`, if the kernel has both.
+	std::optional<int64_t> enum_value(const std::string &type, const std::string &name) const;
 
 private:
 	struct Free {

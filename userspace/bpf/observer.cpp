@@ -88,6 +88,10 @@ KernelFeatures detect_features(bool allow_fexit)
 	f.fexit_tcp_try_rmem_schedule =
 		trial(f.func_tcp_try_rmem_schedule, "tcp_try_rmem_schedule");
 	f.tp_tcp_rcvbuf_prune = btf.has_tracepoint("tcp_rcvbuf_prune");
+	// the action bits are an ABI read from BTF, not hard-coded here
+	auto raised = btf.enum_value("tcp_rcvbuf_prune_action", "TCP_RCVBUF_RAISED");
+	if (raised && *raised > 0 && *raised <= UINT32_MAX)
+		f.prune_raised_flag = static_cast<uint32_t>(*raised);
 	f.tp_tcp_probe = btf.has_tracepoint("tcp_probe");
 	f.tp_tcp_rcvbuf_grow = btf.has_tracepoint("tcp_rcvbuf_grow");
 	f.tp_tcp_rcv_space_adjust = btf.has_tracepoint("tcp_rcv_space_adjust");
@@ -171,6 +175,7 @@ Observer::Observer(const ObserverOptions &opts, EventHandler on_event) : impl_(n
 		bpf_program__set_attach_target(s->progs.clamp_enter, 0, plan.clamp_target.c_str());
 		bpf_program__set_attach_target(s->progs.clamp_exit, 0, plan.clamp_target.c_str());
 	}
+	s->rodata->prune_raised_flag = plan.prune_raised_flag;
 	bpf_program__set_autoload(s->progs.tcp_rcvbuf_prune, plan.rcvbuf_prune);
 	bpf_program__set_autoload(s->progs.tcp_probe, plan.tcp_probe);
 	bpf_program__set_autoload(s->progs.tcp_rcvbuf_grow, plan.rcvbuf_grow);
