@@ -170,12 +170,13 @@ Checked<Config> parse(std::string_view text, const std::string &source)
 				  std::string(e.description())});
 		return errors;
 	}
-	check_keys(c, root, "", {"daemon", "limits", "ladder", "safety", "allowlist", "override"});
+	check_keys(c, root, "",
+		   {"daemon", "limits", "ladder", "safety", "allowlist", "override", "metrics"});
 
 	if (const auto *d = section(c, root, "daemon")) {
 		check_keys(c, *d, "daemon.",
 			   {"interval_ms", "netns_scan_ms", "resync_ms", "react_to_events",
-			    "events_per_sec", "dry_run", "keep_on_exit"});
+			    "events_per_sec", "dry_run", "keep_on_exit", "audit_actions"});
 		get_u32(c, *d, "daemon.", "interval_ms", cfg.interval_ms, 50, 3600000);
 		get_u32(c, *d, "daemon.", "netns_scan_ms", cfg.netns_scan_ms, 50, 60000);
 		get_u32(c, *d, "daemon.", "resync_ms", cfg.resync_ms, 0, 3600000);
@@ -183,6 +184,7 @@ Checked<Config> parse(std::string_view text, const std::string &source)
 		get_u32(c, *d, "daemon.", "events_per_sec", cfg.events_per_sec, 1, 100000);
 		get_bool(c, *d, "daemon.", "dry_run", cfg.dry_run);
 		get_bool(c, *d, "daemon.", "keep_on_exit", cfg.keep_on_exit);
+		get_u32(c, *d, "daemon.", "audit_actions", cfg.audit_actions, 0, 1000000);
 	}
 	if (const auto *l = section(c, root, "limits")) {
 		check_keys(c, *l, "limits.",
@@ -301,6 +303,23 @@ Checked<Config> parse(std::string_view text, const std::string &source)
 				}
 				cfg.overrides.push_back(ov);
 			}
+		}
+	}
+	if (const auto *m = section(c, root, "metrics")) {
+		check_keys(c, *m, "metrics.", {"enabled", "listen", "top_services"});
+		get_bool(c, *m, "metrics.", "enabled", cfg.metrics.enabled);
+		get_u32(c, *m, "metrics.", "top_services", cfg.metrics.top_services, 0, 100);
+		if (const toml::node *n = m->get("listen")) {
+			c.seen(n, "metrics.listen");
+			auto s = n->value<std::string>();
+			if (s && parse_listen(*s))
+				cfg.metrics.listen = *s;
+			else
+				c.add(n, "metrics.listen",
+				      "must be \"ADDRESS:PORT\" with an IP address (no host "
+				      "name) and a port from 1 to 65535, like "
+				      "\"127.0.0.1:9753\" or \"[::1]:9753\"; to turn /metrics "
+				      "off, set enabled = false");
 		}
 	}
 	if (!errors.empty()) {

@@ -65,6 +65,13 @@ struct Allowlist {
 	bool empty() const { return cidrs.empty() && cgroups.empty() && ports.empty(); }
 };
 
+// [metrics]: the Prometheus endpoint (docs/metrics.md).
+struct Metrics {
+	bool enabled = true;
+	std::string listen = "127.0.0.1:9753"; // "IPv4:port" or "[IPv6]:port"
+	uint32_t top_services = 10;	       // services with their own series
+};
+
 struct Config {
 	std::string source = "embedded defaults";
 	uint32_t interval_ms = 1000;
@@ -79,6 +86,10 @@ struct Config {
 	bool dry_run = false;
 	// Leave sysctls and clamps as they are when the daemon stops.
 	bool keep_on_exit = false;
+	// [daemon] audit_actions: how many recent actions (clamps, destroys,
+	// dry-run would-haves) rcvgovd keeps for `rcvgovctl events --type
+	// action`; 0 keeps none.
+	uint32_t audit_actions = 1024;
 	tracker::Knobs knobs;
 	// [limits] min_stall_ms: a socket's reader must have made no progress
 	// for this long with data waiting before it may be reclaimed. Unset:
@@ -90,6 +101,7 @@ struct Config {
 	Ladder ladder;
 	Safety safety;
 	Allowlist allow;
+	Metrics metrics;
 	// The line of every key read from the file ("limits.max_memory" -> 3),
 	// so errors found later (effective_limits) still name their line.
 	std::map<std::string, int> key_lines;
@@ -165,5 +177,14 @@ Checked<tracker::Limits> effective_limits(const Config &c, const Machine &m);
 
 // "512M", "2G", "131072", or an integer.
 std::optional<uint64_t> parse_size(std::string_view s);
+
+// metrics.listen: an IP address literal and a port, "127.0.0.1:9753" or
+// "[::1]:9753" (no host names: nothing to resolve at start-up).
+struct ListenAddress {
+	uint16_t family = 0; // AF_INET or AF_INET6
+	std::array<uint8_t, 16> addr{};
+	uint16_t port = 0;
+};
+std::optional<ListenAddress> parse_listen(std::string_view s);
 
 } // namespace rcvgov::config

@@ -67,6 +67,7 @@ TEST(Config, FullFile)
 interval_ms = 500
 dry_run = true
 keep_on_exit = true
+audit_actions = 16
 
 [limits]
 max_memory = "512M"
@@ -97,6 +98,8 @@ limit = "1G"
 	EXPECT_EQ(c.interval_ms, 500u);
 	EXPECT_TRUE(c.dry_run);
 	EXPECT_TRUE(c.keep_on_exit);
+	EXPECT_EQ(c.audit_actions, 16u);
+	EXPECT_EQ(config_of("").audit_actions, 1024u);
 	EXPECT_EQ(c.knobs.max_memory, 512ull << 20);
 	EXPECT_EQ(c.knobs.low_water, 268435456ull);
 	EXPECT_FALSE(c.knobs.per_peer) << "auto means computed";
@@ -141,6 +144,7 @@ per_socket = 0
 [daemon]
 interval_ms = 1
 dry_run = "yes"
+audit_actions = -1
 [allowlist]
 cidrs = ["10.0.0.0/33"]
 ports = [0]
@@ -151,9 +155,10 @@ key = ""
 	std::vector<std::string> keys;
 	for (const auto &x : e)
 		keys.push_back(x.key);
-	for (const char *k : {"limits.max_memory", "limits.per_socket", "daemon.interval_ms",
-			      "daemon.dry_run", "allowlist.cidrs", "allowlist.ports",
-			      "override[0].scope", "override[0].key", "override[0].limit"})
+	for (const char *k :
+	     {"limits.max_memory", "limits.per_socket", "daemon.interval_ms", "daemon.dry_run",
+	      "daemon.audit_actions", "allowlist.cidrs", "allowlist.ports", "override[0].scope",
+	      "override[0].key", "override[0].limit"})
 		EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
 	for (const auto &x : e)
 		EXPECT_GT(x.line, 0) << x.text();

@@ -25,6 +25,10 @@ std::string str(const std::optional<uint64_t> &v)
 {
 	return v ? std::to_string(*v) : "auto";
 }
+std::string str(const std::string &v)
+{
+	return v;
+}
 
 template <class V> std::string list(const std::vector<V> &v, auto fn)
 {
@@ -54,6 +58,7 @@ const std::vector<Row> &rows()
 		    }},
 		LIVE("daemon.dry_run", c.dry_run),
 		LIVE("daemon.keep_on_exit", c.keep_on_exit),
+		LIVE("daemon.audit_actions", uint64_t(c.audit_actions)),
 		LIVE("limits.max_memory", c.knobs.max_memory),
 		LIVE("limits.low_water", c.knobs.low_water),
 		LIVE("limits.per_service", c.knobs.per_service),
@@ -72,6 +77,10 @@ const std::vector<Row> &rows()
 		LIVE("safety.destroy_per_minute", uint64_t(c.safety.destroy_per_minute)),
 		LIVE("safety.breaker", c.safety.breaker),
 		LIVE("safety.reclaim_pause_ms", uint64_t(c.safety.reclaim_pause_ms)),
+		// The exporter is restarted on the new address (metrics/metrics.h).
+		LIVE("metrics.enabled", c.metrics.enabled),
+		LIVE("metrics.listen", c.metrics.listen),
+		LIVE("metrics.top_services", uint64_t(c.metrics.top_services)),
 		Row{{"allowlist.cidrs", Reload::Live, ""},
 		    [](const Config &c) {
 			    return list(c.allow.cidrs, [](const Cidr &x) { return x.text; });

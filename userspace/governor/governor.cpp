@@ -39,7 +39,8 @@ void throw_if_invalid(const std::vector<tracker::ConfigError> &errs)
 Governor::Governor(const config::Config &cfg, tracker::Limits limits, Actuators act,
 		   std::unique_ptr<enforce::NetnsSysctl> sysctl, Environment env)
     : cfg_(cfg), tracker_(std::make_unique<tracker::Tracker>(clock_)), act_(std::move(act)),
-      sysctl_(std::move(sysctl)), env_(std::move(env)), safety_(cfg.allow, cfg.safety)
+      sysctl_(std::move(sysctl)), env_(std::move(env)), safety_(cfg.allow, cfg.safety),
+      actions_(cfg.audit_actions)
 {
 	throw_if_invalid(tracker_->set_limits(std::move(limits)));
 	// No more reclaims decided per round than the safety budget lets through.
@@ -59,6 +60,7 @@ void Governor::reconfigure(const config::Config &cfg, tracker::Limits limits)
 	cfg_ = cfg;
 	safety_.reconfigure(cfg.allow, cfg.safety);
 	tracker_->set_reclaim_cap(cfg.safety.destroy_per_round);
+	actions_.set_capacity(cfg.audit_actions);
 	breaker_announced_ = false;
 	if (!allow_changed)
 		return;
@@ -81,16 +83,21 @@ void Governor::on_namespaces(const netns::Registry &registry)
 	(void)sysctl_->apply(registry, dry_run());
 }
 
-tracker::AccountId Governor::account_for(const SocketInfo &s)
+std::string Governor::service_of(const SocketInfo &s) const
 {
 	std::string cg = env_.cgroup_path ? env_.cgroup_path(s.owner.cgroup_id) : "";
 	// Sockets of the root cgroup (or an unknown one) are told apart by
 	// their network namespace: that is what containers without their own
 	// cgroup still have.
-	std::string service_key =
-		(cg.empty() || cg == "/") ? "netns:" + std::to_string(s.owner.netns_cookie) : cg;
+	return (cg.empty() || cg == "/") ? "netns:" + std::to_string(s.owner.netns_cookie) : cg;
+}
+
+tracker::AccountId Governor::account_for(const SocketInfo &s)
+{
+	std::string service_key = service_of(s);
 	auto service = tracker_->find_account(tracker_->system(), service_key);
 	if (!service) {
+		std::string cg = env_.cgroup_path ? env_.cgroup_path(s.owner.cgroup_id) : "";
 		bool allow = !cg.empty() && cfg_.allow.cgroup_allowed(cg);
 		service = tracker_->create_account(tracker_->system(), tracker::ScopeKind::Service,
 						   service_key, {.allowlisted = allow});
@@ -325,6 +332,7 @@ void Governor::act(const std::vector<tracker::Decision> &decisions, const Socket
 				journal_.forget(st.action.target.cookie);
 			}
 			report(d, table.find(d.cookie), st.action, r, actuator == &dry_, now_ns);
+			audit(d, table.find(d.cookie), st.action, r, actuator == &dry_, path);
 		}
 		if (Status j = journal_.commit(); !j.ok())
 			spdlog::error("journal: {}", j.error().message);
@@ -393,9 +401,25 @@ void Governor::report(const tracker::Decision &d, const SocketInfo *s, const enf
 	case enforce::Outcome::Failed:
 	case enforce::Outcome::DryRun:
 		++counters_["action_errors"];
+		++counters_[verb + "_errors"]; // by class, for rcvgov_actions_total
 		spdlog::warn("{} on {} failed: {}", verb, socket_text(s, d.cookie), r.detail);
 		break;
 	}
+}
+
+void Governor::audit(const tracker::Decision &d, const SocketInfo *s, const enforce::Action &a,
+		     const enforce::ActResult &r, bool dry_run, ReactionPath path)
+{
+	ActionRecord rec = action_record(d, a, r, dry_run);
+	rec.path = path == ReactionPath::Event ? "event" : "round";
+	if (!d.account.is_null())
+		if (auto sr = tracker_->scope(d.account))
+			rec.scope_key = sr->key;
+	if (s) {
+		rec.service = service_of(*s);
+		rec.data_age_lower_bound = s->age_lower_bound;
+	}
+	actions_.add(std::move(rec));
 }
 
 void Governor::summarize(uint64_t now_ns)
@@ -435,10 +459,13 @@ void Governor::shutdown(const netns::Registry &registry)
 		auto results = act_.bpf->apply(actions);
 		for (size_t i = 0; i < results.size() && i < actions.size(); ++i) {
 			restored += results[i].outcome == enforce::Outcome::Done;
+			counters_["release_errors"] +=
+				results[i].outcome == enforce::Outcome::Failed;
 			if (results[i].outcome == enforce::Outcome::Done ||
 			    results[i].outcome == enforce::Outcome::Gone)
 				journal_.forget(actions[i].target.cookie);
 		}
+		counters_["released"] += restored;
 		spdlog::info("restored the window clamp of {} of {} clamped sockets (the others "
 			     "are gone)",
 			     restored, actions.size());
@@ -499,6 +526,9 @@ GovernorStatus Governor::status() const
 		s.shrink_window = sysctl_->report();
 	s.reaction_event = reactions_.summary(ReactionPath::Event);
 	s.reaction_round = reactions_.summary(ReactionPath::Round);
+	s.actions_recorded = actions_.total();
+	s.actions_kept = actions_.size();
+	s.actions_capacity = actions_.capacity();
 	return s;
 }
 

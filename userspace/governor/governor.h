@@ -23,6 +23,7 @@
 #include "enforce/clamp_journal.h"
 #include "enforce/dry_run_actuator.h"
 #include "enforce/netns_sysctl.h"
+#include "governor/action_log.h"
 #include "governor/reaction.h"
 #include "governor/safety.h"
 #include "governor/status.h"
@@ -87,6 +88,11 @@ public:
 	// The enforcement state of one socket ("none" when not tracked).
 	std::string_view state_of(uint64_t cookie) const;
 	const enforce::DryRunActuator &dry_run_record() const { return dry_; }
+	// The audit trail: the most recent actions ([daemon] audit_actions).
+	const ActionLog &actions() const { return actions_; }
+	// The socket's service: its cgroup v2 path, or "netns:<cookie>" for
+	// the root (or an unknown) cgroup. The key of its service account.
+	std::string service_of(const SocketInfo &s) const;
 
 private:
 	void sync(const SocketTable &table, uint64_t now_ns);
@@ -104,6 +110,8 @@ private:
 			       bool dry);
 	void report(const tracker::Decision &d, const SocketInfo *s, const enforce::Action &a,
 		    const enforce::ActResult &r, bool dry_run, uint64_t now_ns);
+	void audit(const tracker::Decision &d, const SocketInfo *s, const enforce::Action &a,
+		   const enforce::ActResult &r, bool dry_run, ReactionPath path);
 	void summarize(uint64_t now_ns);
 	bool dry_run() const { return cfg_.dry_run || safety_.tripped(); }
 
@@ -126,6 +134,7 @@ private:
 	std::unordered_map<uint64_t, uint64_t> triggers_;
 	static constexpr uint64_t kTriggerTtlNs = 30'000'000'000ULL;
 	ReactionStats reactions_;
+	ActionLog actions_;
 	// Aggregated "protected" log lines: scope -> count in this window.
 	std::map<std::string, uint64_t> protected_window_;
 	uint64_t protected_window_start_ns_ = 0;

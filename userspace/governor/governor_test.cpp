@@ -221,6 +221,68 @@ TEST(Governor, DryRunReachesNoActuator)
 	EXPECT_EQ(r.gov->state_of(30), "would-reclaim");
 }
 
+TEST(Governor, EveryActionIsInTheAuditTrail)
+{
+	Rig r;
+	r.cfg.audit_actions = 64;
+	r.cgroups[42] = "/app.slice/web.service";
+	r.start();
+	r.add(1, 1000, 0, 8080, "198.51.100.7", 42);
+	r.inflate(1);
+	for (uint64_t c = 100; c < 120; ++c)
+		r.add(c, 50000, 3 + (c - 100)); // 1 MB of never-readers, root cgroup
+	r.bpf->by_cookie[119] = enforce::Outcome::Failed;
+	const uint64_t before = wall_ns();
+	r.gov->round(r.table, kT0);
+	const ActionLog &log = r.gov->actions();
+	const uint64_t acted = r.bpf->applied.size();
+	EXPECT_EQ(log.total(), acted);
+	EXPECT_EQ(log.size(), acted);
+	EXPECT_EQ(r.gov->status().actions_recorded, acted);
+	const ActionRecord *clamp = log.latest_for(1);
+	ASSERT_NE(clamp, nullptr) << "the clamp fell out of the ring";
+	EXPECT_EQ(clamp->action, "clamp");
+	EXPECT_EQ(clamp->result, ActionResult::Ok);
+	EXPECT_EQ(clamp->reason, "inflated");
+	EXPECT_EQ(clamp->service, "/app.slice/web.service");
+	EXPECT_EQ(clamp->path, "round");
+	EXPECT_GE(clamp->wall_ns, before);
+	EXPECT_LE(clamp->wall_ns, wall_ns());
+	for (const auto &a : r.bpf->applied) {
+		if (a.kind == enforce::Kind::Clamp) {
+			EXPECT_EQ(clamp->rcvbuf_locked, a.rcvbuf_lock);
+		}
+	}
+	const ActionRecord *failed = log.latest_for(119);
+	ASSERT_NE(failed, nullptr);
+	EXPECT_EQ(failed->action, "destroy");
+	EXPECT_EQ(failed->result, ActionResult::Error);
+	EXPECT_EQ(failed->scope, "system");
+	EXPECT_EQ(failed->limit, r.limits.max);
+	EXPECT_EQ(failed->usage, 50000u);
+	EXPECT_EQ(failed->data_age_ms, std::optional<uint64_t>(22000));
+	EXPECT_EQ(failed->service, "netns:1");
+	// A reload resizes the ring, the newest kept.
+	r.cfg.audit_actions = 2;
+	r.gov->reconfigure(r.cfg, r.limits);
+	EXPECT_EQ(log.size(), 2u);
+	EXPECT_EQ(log.at(1).seq, acted);
+}
+
+TEST(Governor, DryRunActionsAreAuditedAsSuch)
+{
+	Rig r;
+	r.cfg.dry_run = true;
+	r.start();
+	r.add(1, 1000, 0);
+	r.inflate(1);
+	r.gov->round(r.table, kT0);
+	const ActionRecord *a = r.gov->actions().latest_for(1);
+	ASSERT_NE(a, nullptr);
+	EXPECT_EQ(a->action, "clamp");
+	EXPECT_EQ(a->result, ActionResult::DryRun);
+}
+
 TEST(Governor, SkippedByTheRecheckIsDecidedAgain)
 {
 	Rig r;

@@ -35,6 +35,11 @@ struct GovernorStatus {
 	// Reaction time (see governor/reaction.h) by path.
 	ReactionSummary reaction_event;
 	ReactionSummary reaction_round;
+	// The audit trail (governor/action_log.h): actions ever recorded, how
+	// many are kept now and at most.
+	uint64_t actions_recorded = 0;
+	size_t actions_kept = 0;
+	size_t actions_capacity = 0;
 };
 
 } // namespace rcvgov::governor
