@@ -29,13 +29,19 @@ Q   := @
 msg = @printf '  %-8s %s\n' '$(1)' '$(2)';
 endif
 
-# Dependencies are checked once per make invocation; deps.sh is a no-op when
-# everything is installed.
-DEPS_STAMP := $(BUILD)/.deps-ok
-$(DEPS_STAMP): scripts/deps.sh
+# Dependencies come in sets (scripts/deps.sh): the build set before the
+# first compile, build + runtime for `make run`, all of them for the tests.
+# Each is checked once per build tree (deps.sh is a no-op when everything is
+# installed), one after the other. NO_DEPS=1 skips the checks (debian/rules:
+# Build-Depends did it).
+DEPS_STAMP      := $(BUILD)/.deps-build-ok
+DEPS_RUN_STAMP  := $(BUILD)/.deps-runtime-ok
+DEPS_TEST_STAMP := $(BUILD)/.deps-all-ok
+$(BUILD)/.deps-%-ok: scripts/deps.sh
 	@mkdir -p $(BUILD)
-	@./scripts/deps.sh
+	@[ "$(NO_DEPS)" = 1 ] || ./scripts/deps.sh $*
 	@touch $@
+$(DEPS_RUN_STAMP) $(DEPS_TEST_STAMP): $(DEPS_STAMP)
 
 # vmlinux.h comes from the running kernel's BTF; a build host without BTF
 # uses the checked-in copy (generated from a 6.18 kernel, CO-RE relocates it).
@@ -81,7 +87,8 @@ LIB_SRCS  := $(filter-out $(TEST_SRCS) $(BENCH_SRCS) $(MAIN_SRCS),$(ALL_SRCS))
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Iuserspace -Ibpf -I$(GEN) \
 	-MMD -MP -fno-strict-aliasing -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1
-LDLIBS   := -lbpf -lelf -lz -lmnl -ltomlplusplus -lspdlog -lfmt -lsystemd -pthread
+LDLIBS   := -lbpf -lelf -lz -lmnl -ltomlplusplus -lspdlog -lfmt -lsystemd \
+	-lprometheus-cpp-pull -lprometheus-cpp-core -pthread
 
 LIB_OBJS  := $(patsubst %.cpp,$(OBJ)/%.o,$(LIB_SRCS))
 TEST_OBJS := $(patsubst %.cpp,$(OBJ)/%.o,$(TEST_SRCS))
@@ -192,19 +199,94 @@ $(FUZZ_BIN)/gen-seeds: fuzz/gen_seeds.cpp bpf/rcvgov_abi.h | $(DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -std=c++20 -O1 -Wall -Wextra -Werror -Iuserspace -Ibpf -o $@ $< -lmnl
 
-.PHONY: all deps run test unit-test unit-test-asan integration-test vm-test kernel-test \
+# The version (`git describe` at build time, --version and status JSON):
+# looked up on every make run, the header rewritten only when it changes,
+# and only common/version.cpp includes it.
+VERSION_H := $(GEN)/rcvgov_version.h
+$(VERSION_H): FORCE
+	$(Q)./scripts/gen-version.sh $@
+.PHONY: FORCE
+FORCE:
+$(OBJ)/userspace/common/version.o $(ASAN_OBJ)/userspace/common/version.o: $(VERSION_H)
+$(FUZZ_OBJ)/userspace/common/version.o: $(VERSION_H)
+$(FUZZ_OBJ)/userspace/common/version.o: FUZZ_CXXFLAGS += -I$(GEN)
+
+.PHONY: all programs deps run install install-list uninstall test unit-test unit-test-asan integration-test vm-test kernel-test \
 	bench bench-smoke bench-tracker format format-check tidy compile_commands fuzz-build fuzz fuzz-short \
 	fuzz-seeds clean
 .DEFAULT_GOAL := all
+# What only the tests need (GoogleTest, Google Benchmark, the sanitizer
+# runtime, netns tools, qemu, Prometheus, ...) is installed before their
+# objects and targets.
+$(TEST_OBJS) $(ASAN_TEST_OBJS) $(BENCH_OBJS) $(FUZZ_BINS): | $(DEPS_TEST_STAMP)
+test unit-test unit-test-asan integration-test vm-test kernel-test bench bench-smoke fuzz \
+	fuzz-short format-check format tidy: | $(DEPS_TEST_STAMP)
 # Keep the BPF objects: they are also packed into the VM tests.
 .SECONDARY:
 all: $(PROGRAMS) $(BIN)/rcvgov-unit-tests
+# Only the four programs (debian/rules).
+programs: $(PROGRAMS)
 
-deps: $(DEPS_STAMP)
+deps: $(DEPS_TEST_STAMP)
 
 # The main job: the daemon in the foreground with its embedded defaults.
-run: $(PROGRAMS)
+run: $(PROGRAMS) | $(DEPS_RUN_STAMP)
 	$(BIN)/rcvgovd
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: rcvgovd in sbin, rcvgovctl
+# and the test pair in bin, the systemd unit (ExecStart= under PREFIX), the
+# example configuration and the operator docs, the man pages (gzip), bash
+# completion. debian/rules runs it with PREFIX=/usr. `make uninstall` removes
+# the same files.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SBINDIR  = $(PREFIX)/sbin
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man
+DOCDIR   = $(PREFIX)/share/doc/rcvgov
+COMPDIR  = $(PREFIX)/share/bash-completion/completions
+# /usr: where Debian 12's systemd keeps units; elsewhere under PREFIX
+# (/usr/local/lib/systemd/system is on systemd's unit path).
+UNITDIR  = $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MAN_PAGES := man/rcvgovd.8 man/rcvgovctl.8 man/rcvgov.toml.5 man/rcvgov-sender.1
+INSTALL_DOCS = docs/operations-safety.md $(wildcard docs/operating.md)
+INSTALLED = $(SBINDIR)/rcvgovd $(addprefix $(BINDIR)/,rcvgovctl rcvgov-sender rcvgov-reader) \
+	$(UNITDIR)/rcvgovd.service $(DOCDIR)/rcvgov.toml.example \
+	$(addprefix $(DOCDIR)/,$(notdir $(INSTALL_DOCS))) \
+	$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)).gz) \
+	$(MANDIR)/man1/rcvgov-reader.1.gz \
+	$(COMPDIR)/rcvgovd $(COMPDIR)/rcvgovctl
+
+install: $(PROGRAMS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPDIR)
+	$(Q)install -m 0755 $(BIN)/rcvgovd $(DESTDIR)$(SBINDIR)/
+	$(Q)install -m 0755 $(BIN)/rcvgovctl $(BIN)/rcvgov-sender $(BIN)/rcvgov-reader \
+		$(DESTDIR)$(BINDIR)/
+	$(Q)sed -e 's#/usr/local/sbin/rcvgovd#$(SBINDIR)/rcvgovd#g' \
+		-e 's#/usr/share/doc/rcvgov/#$(DOCDIR)/#g' scripts/systemd/rcvgovd.service \
+		>$(DESTDIR)$(UNITDIR)/rcvgovd.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/rcvgovd.service
+	$(Q)install -m 0644 etc/rcvgov.toml $(DESTDIR)$(DOCDIR)/rcvgov.toml.example
+	$(Q)install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	$(Q)for m in $(MAN_PAGES); do \
+		s=$${m##*.}; gzip -9n -c $$m >$(DESTDIR)$(MANDIR)/man$$s/$${m##*/}.gz && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}.gz || exit 1; \
+	done
+	$(Q)ln -sf rcvgov-sender.1.gz $(DESTDIR)$(MANDIR)/man1/rcvgov-reader.1.gz
+	$(Q)install -m 0644 completion/rcvgovd completion/rcvgovctl $(DESTDIR)$(COMPDIR)/
+
+# The installed paths, one a line (tests/package/check.sh compares them
+# with the package's).
+install-list:
+	@printf '%s\n' $(INSTALLED)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 unit-test: $(BIN)/rcvgov-unit-tests
 	BUILD=$(BUILD) ./tests/run-unit.sh
@@ -319,7 +401,7 @@ compile_commands: $(BUILD)/compile_commands.json
 # off), every warning an error. TIDY_SRCS=... narrows it down.
 TIDY_SRCS ?= $(LIB_SRCS) $(MAIN_SRCS)
 TIDY_JOBS ?= 2
-tidy: $(BUILD)/compile_commands.json | $(SKELS)
+tidy: $(BUILD)/compile_commands.json | $(SKELS) $(VERSION_H)
 	$(Q)printf '%s\n' $(TIDY_SRCS) | xargs -P$(TIDY_JOBS) -n4 \
 		clang-tidy -p $(BUILD) --quiet --warnings-as-errors='*' \
 		--extra-arg=-Wno-unknown-warning-option 2>&1 | \

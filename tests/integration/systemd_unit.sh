@@ -20,7 +20,7 @@ command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (apt-get 
 
 # The unit under its own name in a temp dir, pointing at the built binary.
 UNIT=$TMP/rcvgovd.service
-sed -e "s#/usr/local/bin/rcvgovd#$BIN/rcvgovd#g" "$UNIT_SRC" >"$UNIT"
+sed -e "s#/usr/local/sbin/rcvgovd#$BIN/rcvgovd#g" "$UNIT_SRC" >"$UNIT"
 grep -q "^ExecStart=$BIN/rcvgovd" "$UNIT" || fail "ExecStart= not rewritten"
 [ -x "$BIN/rcvgovd" ] || fail "$BIN/rcvgovd is not built"
 
