@@ -15,10 +15,11 @@ before=$(our_progs)
 for sig in INT TERM; do
 	start_daemon --config "$(observe_only_config)"
 	ctl status --json >"$TMP/status.json"
-	python3 - "$TMP/status.json" <<'PY' || fail "status is not what it should be"
+	python3 - "$TMP/status.json" "$("$BIN/rcvgovd" --version)" <<'PY' || fail "status is not what it should be"
 import json, sys
 st = json.load(open(sys.argv[1]))
 assert st["mode"] == "bpf", st.get("bpf_error")
+assert sys.argv[2] == f"rcvgovd {st['version']} (commit {st['commit']})", sys.argv[2]
 hooks = {h["hook"]: h for h in st["hooks"]}
 for name in ("snapshot", "coalesce", "clamp", "autotune", "reader", "lifecycle"):
     assert name in hooks, f"hook {name} missing from status"
@@ -29,6 +30,9 @@ for k in ("events_submitted", "events_dropped", "events_ratelimited"):
     assert k in st["kernel_counters"], k
 PY
 	[ "$(our_progs)" -gt "$before" ] || fail "no rcvgov BPF program is loaded while running"
+	# The start-up line: config, mode, limits and the attach path per hook.
+	grep -qE "rcvgovd .+ running: config $TMP/[^,]+, mode enforcing, limits system max [0-9.]+[KMG] low water [0-9.]+[KMG], attach (.* )?coalesce=[^ ]+.* clamp=" \
+		"$DAEMON_LOG" || fail "start-up line incomplete: $(grep running "$DAEMON_LOG")"
 
 	# Garbage on the control socket: an error answer, the daemon lives on.
 	answer=$(printf 'this is not json\n' | socat -t 2 - "UNIX-CONNECT:$CTL_SOCK")

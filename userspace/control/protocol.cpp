@@ -61,6 +61,36 @@ Result<EventType> parse_event_type(std::string_view name)
 			  EINVAL);
 }
 
+namespace {
+
+Result<Request> parse_sample(const nlohmann::json &req, Request r)
+{
+	auto u64 = [&](const char *key) -> std::optional<uint64_t> {
+		const auto &v = req[key];
+		if (!v.is_number_unsigned())
+			return std::nullopt;
+		return v.get<uint64_t>();
+	};
+	const bool by_cookie = req.contains(key_cookie), by_port = req.contains(key_port);
+	if (by_cookie == by_port)
+		return Error::msg("sample needs exactly one of \"cookie\" and \"port\"", EINVAL);
+	if (by_cookie) {
+		auto c = u64(key_cookie);
+		if (!c || *c == 0)
+			return Error::msg("\"cookie\" must be a socket cookie (a positive integer)",
+					  EINVAL);
+		r.cookie = *c;
+	} else {
+		auto p = u64(key_port);
+		if (!p || *p == 0 || *p > 65535)
+			return Error::msg("\"port\" must be a TCP port (1..65535)", EINVAL);
+		r.port = static_cast<uint16_t>(*p);
+	}
+	return r;
+}
+
+} // namespace
+
 Result<Request> parse_request(const nlohmann::json &req)
 {
 	if (!req.is_object() || !req.contains(key_cmd) || !req[key_cmd].is_string())
@@ -85,15 +115,25 @@ Result<Request> parse_request(const nlohmann::json &req)
 		if (req.contains(key_type)) {
 			if (!req[key_type].is_string())
 				return Error::msg("\"type\" must be a string", EINVAL);
-			auto t = parse_event_type(req[key_type].get<std::string>());
+			const std::string name = req[key_type].get<std::string>();
+			if (name == action_event_type) {
+				r.actions = true;
+				return r;
+			}
+			auto t = parse_event_type(name);
 			if (!t)
-				return t.error();
+				return Error::msg("unknown event type \"" + name + "\" (" +
+							  event_type_names() + ", " +
+							  std::string(action_event_type) + ")",
+						  EINVAL);
 			r.event_types = {*t};
 		} else {
 			for (const auto &t : event_types)
 				r.event_types.push_back(t.type);
 		}
 	}
+	if (r.command == Command::Sample)
+		return parse_sample(req, r);
 	return r;
 }
 
@@ -106,6 +146,23 @@ nlohmann::json make_request(Command c, size_t limit, std::optional<EventType> ty
 		j[key_offset] = offset;
 	if (type && c == Command::Events)
 		j[key_type] = std::string(event_type_name(*type));
+	return j;
+}
+
+nlohmann::json make_action_request(size_t limit, size_t offset)
+{
+	nlohmann::json j = make_request(Command::Events, limit, std::nullopt, offset);
+	j[key_type] = std::string(action_event_type);
+	return j;
+}
+
+nlohmann::json make_sample_request(uint64_t cookie, uint16_t port)
+{
+	nlohmann::json j = {{key_cmd, std::string(command_name(Command::Sample))}};
+	if (cookie)
+		j[key_cookie] = cookie;
+	else
+		j[key_port] = port;
 	return j;
 }
 

@@ -35,7 +35,7 @@
 
 namespace rcvgov::control {
 
-enum class Command { Status, Sockets, Events, Resources };
+enum class Command { Status, Sockets, Events, Resources, Sample };
 
 struct CommandInfo {
 	Command command;
@@ -44,13 +44,16 @@ struct CommandInfo {
 	bool takes_limit; // "limit": how many rows (sockets, events)
 };
 
-inline constexpr std::array<CommandInfo, 4> commands = {{
+inline constexpr std::array<CommandInfo, 5> commands = {{
 	{Command::Status, "status",
 	 "attach paths, event/loss counters, namespaces and the ladder's state", false},
 	{Command::Sockets, "sockets", "top sockets by receive memory", true},
 	{Command::Events, "events", "the most recent kernel events", true},
 	{Command::Resources, "resources",
 	 "every scope's limit, usage and usage %, closest to its limit first", false},
+	// rcvgovctl record asks it; not a subcommand of its own.
+	{Command::Sample, "sample",
+	 "one socket's receive memory, window and queue now, read through sock_diag", false},
 }};
 
 struct EventTypeInfo {
@@ -65,11 +68,22 @@ inline constexpr std::array<EventTypeInfo, 4> event_types = {{
 	{EventType::Closed, "a socket closed"},
 }};
 
+// events --type action: rcvgovd's own actions (the audit trail, see
+// governor/action_log.h), not kernel events; only when asked by name.
+inline constexpr std::string_view action_event_type = "action";
+inline constexpr std::string_view action_event_help =
+	"rcvgovd's own clamps, destroys and dry-run would-haves (the audit trail; only "
+	"listed when asked for)";
+
 // Request keys.
 inline constexpr const char *key_cmd = "cmd";
 inline constexpr const char *key_limit = "limit";
 inline constexpr const char *key_type = "type";
 inline constexpr const char *key_offset = "offset";
+// sample: the socket, by cookie or by local port (the established socket
+// with the most receive memory on that port).
+inline constexpr const char *key_cookie = "cookie";
+inline constexpr const char *key_port = "port";
 
 // Rows per page: when the request has no "limit", and at most.
 inline constexpr size_t default_page_rows = 1000;
@@ -92,16 +106,24 @@ struct Request {
 	size_t limit = default_page_rows;   // rows on this page, <= max_page_rows
 	size_t offset = 0;		    // rows skipped before this page
 	std::vector<EventType> event_types; // events: the one asked, or all
+	bool actions = false;		    // events: --type action (event_types empty)
+	uint64_t cookie = 0;		    // sample: by cookie, or
+	uint16_t port = 0;		    // sample: by local port
 };
 
 // Validates a request object: "cmd" a known command, "limit" and "offset"
 // non-negative integers (a limit above max_page_rows is cut to it), "type"
-// a known event type (events only).
+// a known event type or "action" (events only); sample: exactly one of
+// "cookie" (non-zero) and "port" (1..65535).
 Result<Request> parse_request(const nlohmann::json &req);
 // The request rcvgovctl sends. limit 0: no "limit" sent (the daemon's
 // default page); offset 0: no "offset" sent.
 nlohmann::json make_request(Command c, size_t limit = 0,
 			    std::optional<EventType> type = std::nullopt, size_t offset = 0);
+// events --type action, one page.
+nlohmann::json make_action_request(size_t limit = 0, size_t offset = 0);
+// sample, by cookie (port 0) or by local port (cookie 0).
+nlohmann::json make_sample_request(uint64_t cookie, uint16_t port);
 
 // One page of a paged answer (see above): the daemon builds it with
 // make_page, rcvgovctl reads it with parse_page.

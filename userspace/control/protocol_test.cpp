@@ -17,7 +17,7 @@ TEST(Protocol, EveryCommandOnceWithHelp)
 		EXPECT_EQ(*parsed, c.command);
 		EXPECT_EQ(command_name(c.command), c.name);
 	}
-	EXPECT_EQ(command_names(), "status, sockets, events, resources");
+	EXPECT_EQ(command_names(), "status, sockets, events, resources, sample");
 }
 
 TEST(Protocol, UnknownCommandListsTheKnownOnes)
@@ -25,7 +25,7 @@ TEST(Protocol, UnknownCommandListsTheKnownOnes)
 	auto r = parse_command("stauts");
 	ASSERT_FALSE(r.ok());
 	EXPECT_EQ(r.error().message,
-		  "unknown command \"stauts\" (try status, sockets, events, resources)");
+		  "unknown command \"stauts\" (try status, sockets, events, resources, sample)");
 }
 
 TEST(Protocol, EventTypesComeFromCoreNames)
@@ -79,6 +79,56 @@ TEST(Protocol, MakeRequestRoundTrips)
 	EXPECT_EQ(back->limit, 7u);
 	EXPECT_EQ(make_request(Command::Status, 7).dump(), R"({"cmd":"status"})");
 	EXPECT_EQ(make_request(Command::Sockets, 0).dump(), R"({"cmd":"sockets"})");
+}
+
+TEST(Protocol, ActionEvents)
+{
+	auto j = make_action_request(50, 100);
+	EXPECT_EQ(j.dump(), R"({"cmd":"events","limit":50,"offset":100,"type":"action"})");
+	auto r = parse_request(j);
+	ASSERT_TRUE(r.ok());
+	EXPECT_TRUE(r->actions);
+	EXPECT_TRUE(r->event_types.empty());
+	EXPECT_EQ(r->limit, 50u);
+	EXPECT_EQ(r->offset, 100u);
+	EXPECT_EQ(make_action_request().dump(), R"({"cmd":"events","type":"action"})");
+	// Kernel events only unless actions are asked for by name.
+	auto all = parse_request({{"cmd", "events"}});
+	ASSERT_TRUE(all.ok());
+	EXPECT_FALSE(all->actions);
+	auto bad = parse_request({{"cmd", "events"}, {"type", "actions"}});
+	ASSERT_FALSE(bad.ok());
+	EXPECT_EQ(bad.error().message, "unknown event type \"actions\" (inflation, overshoot, "
+				       "established, closed, action)");
+}
+
+TEST(Protocol, SampleRequest)
+{
+	auto by_cookie = make_sample_request(12345, 0);
+	EXPECT_EQ(by_cookie.dump(), R"({"cmd":"sample","cookie":12345})");
+	auto r = parse_request(by_cookie);
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(r->command, Command::Sample);
+	EXPECT_EQ(r->cookie, 12345u);
+	EXPECT_EQ(r->port, 0u);
+
+	auto by_port = make_sample_request(0, 5012);
+	EXPECT_EQ(by_port.dump(), R"({"cmd":"sample","port":5012})");
+	r = parse_request(by_port);
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(r->cookie, 0u);
+	EXPECT_EQ(r->port, 5012u);
+
+	for (const nlohmann::json &bad :
+	     {nlohmann::json{{"cmd", "sample"}},
+	      nlohmann::json{{"cmd", "sample"}, {"cookie", 1}, {"port", 2}},
+	      nlohmann::json{{"cmd", "sample"}, {"cookie", 0}},
+	      nlohmann::json{{"cmd", "sample"}, {"cookie", -1}},
+	      nlohmann::json{{"cmd", "sample"}, {"cookie", "1"}},
+	      nlohmann::json{{"cmd", "sample"}, {"port", 0}},
+	      nlohmann::json{{"cmd", "sample"}, {"port", 65536}},
+	      nlohmann::json{{"cmd", "sample"}, {"port", 80.5}}})
+		EXPECT_FALSE(parse_request(bad).ok()) << bad.dump();
 }
 
 TEST(Protocol, LimitAndOffset)

@@ -23,8 +23,10 @@
 #include "core/event.h"
 #include "core/format.h"
 #include "core/socket_table.h"
+#include "daemon/audit_json.h"
 #include "daemon/scan_gate.h"
 #include "daemon/sd_notify.h"
+#include "daemon/startup_line.h"
 #include "daemon/status_json.h"
 #include "enforce/bpf_actuator.h"
 #include "enforce/cgroup_paths.h"
@@ -32,6 +34,7 @@
 #include "enforce/netns_sysctl.h"
 #include "governor/governor.h"
 #include "journal/journal.h"
+#include "metrics/metrics.h"
 #include "netns/netns.h"
 #include "sources/source.h"
 
@@ -74,6 +77,7 @@ struct Daemon::Impl {
 	// the governor.
 	std::unique_ptr<journal::Journal> journal;
 	std::unique_ptr<governor::Governor> governor;
+	metrics::Metrics metrics; // /metrics, served from its own threads
 	SdNotifier notifier = SdNotifier::from_env();
 	UniqueFd epoll, sigfd, timer, netns_timer, watchdog_timer;
 	uint64_t started_ns = mono_ns();
@@ -100,6 +104,7 @@ struct Daemon::Impl {
 	void notify(const Status &st);
 	std::string status_line() const;
 	nlohmann::json handle(const nlohmann::json &req);
+	DaemonFacts facts() const;
 	nlohmann::json status() const;
 };
 
@@ -240,6 +245,7 @@ void Daemon::Impl::snapshot()
 		spdlog::debug("{} sockets gone since the last snapshot", gone);
 	++counters["snapshots"];
 	governor->round(table, mono_ns());
+	metrics.on_snapshot(table, *governor, last_snapshot_ms / 1e3, mono_ns());
 	if (notifier.enabled())
 		notify(notifier.status(status_line()));
 }
@@ -273,11 +279,12 @@ void Daemon::Impl::reload()
 	if (cfg.netns_scan_ms != opts.config.netns_scan_ms)
 		set_period(netns_timer, cfg.netns_scan_ms);
 	opts.config = std::move(cfg);
+	metrics.configure(opts.config);
 	++counters["reloads"];
 	spdlog::info("reloaded {}: {}", opts.config.source, changes.summary());
 }
 
-nlohmann::json Daemon::Impl::status() const
+DaemonFacts Daemon::Impl::facts() const
 {
 	DaemonFacts f;
 	f.pid = getpid();
@@ -293,7 +300,12 @@ nlohmann::json Daemon::Impl::status() const
 	f.last_snapshot_error = last_snapshot_error;
 	f.last_full_age_ms = last_full_ns ? (mono_ns() - last_full_ns) / 1000000 : 0;
 	f.scan_gate = std::string(gate_why);
-	return status_json(f, governor->status());
+	return f;
+}
+
+nlohmann::json Daemon::Impl::status() const
+{
+	return status_json(facts(), governor->status());
 }
 
 nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
@@ -302,13 +314,15 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 	if (!parsed.ok())
 		throw std::runtime_error(parsed.error().message);
 	const control::Request &cmd = *parsed;
-	if (cmd.command != control::Command::Events)
+	// A sample reads its socket afresh through sock_diag.
+	if (cmd.command != control::Command::Events && cmd.command != control::Command::Sample)
 		refresh_if_stale();
 	switch (cmd.command) {
 	case control::Command::Status: {
 		nlohmann::json st = status();
 		if (server)
 			st["control"] = server->stats().to_json();
+		st["metrics"] = metrics.status();
 		return st;
 	}
 	case control::Command::Resources: return resources_json(governor->resources());
@@ -320,12 +334,20 @@ nlohmann::json Daemon::Impl::handle(const nlohmann::json &req)
 		nlohmann::json arr = nlohmann::json::array();
 		for (size_t i = begin; i < top.size(); ++i) {
 			auto j = to_json(top[i], now);
-			j["enforcement"] = governor->state_of(top[i].cookie);
+			annotate_socket(j, top[i], *governor);
 			arr.push_back(std::move(j));
 		}
 		return control::make_page(std::move(arr), begin, table.size());
 	}
+	case control::Command::Sample: {
+		Result<nlohmann::json> j = sample_json(cmd, table, registry, *governor);
+		if (!j)
+			throw std::runtime_error(j.error().message);
+		return std::move(j).value();
+	}
 	case control::Command::Events: {
+		if (cmd.actions)
+			return actions_page(governor->actions(), cmd);
 		std::vector<const Event *> all;
 		for (EventType t : cmd.event_types)
 			for (const auto &e : table.recent_events(t))
@@ -429,6 +451,7 @@ int Daemon::run()
 		d.opts.config, std::get<tracker::Limits>(std::move(limits)), d.make_actuators(),
 		std::move(sysctl), std::move(env));
 	d.governor->attach_journal(d.journal.get());
+	d.metrics.configure(d.opts.config);
 
 	auto server = control::Server::listen(
 		d.opts.socket_path, [&d](const nlohmann::json &r) { return d.handle(r); });
@@ -467,12 +490,14 @@ int Daemon::run()
 
 	d.scan_namespaces();
 	d.snapshot();
+	d.metrics.update(d.facts(), *d.governor, mono_ns());
 	const auto gs = d.governor->status();
-	spdlog::info("rcvgovd running: config {}, mode {}, source {}, {} sockets in {} network "
-		     "namespaces, limits max {} low water {}, control socket {}",
-		     d.opts.config.source, gs.mode, d.source->name(), d.table.size(),
-		     d.registry.size(), format_bytes(gs.limits.max),
-		     format_bytes(gs.limits.low_water), d.opts.socket_path);
+	spdlog::info(
+		"{}",
+		startup_line({d.opts.config.source, gs.mode, gs.limits.max, gs.limits.low_water,
+			      d.observer ? d.observer->paths() : std::vector<bpf::HookPath>{},
+			      std::string(d.source->name()), d.table.size(), d.registry.size(),
+			      d.opts.socket_path}));
 	d.notify(d.notifier.ready(d.status_line()));
 
 	for (;;) {
@@ -512,6 +537,7 @@ int Daemon::run()
 				uint64_t ticks;
 				(void)!read(fd, &ticks, sizeof(ticks));
 				d.tick();
+				d.metrics.update(d.facts(), *d.governor, mono_ns());
 				d.summarize(mono_ns());
 			} else if (fd == d.server->fd()) {
 				d.server->dispatch();

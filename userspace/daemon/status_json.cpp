@@ -1,6 +1,7 @@
 #include "daemon/status_json.h"
 
 #include "bpf/observer.h"
+#include "common/version.h"
 
 namespace rcvgov {
 
@@ -67,6 +68,10 @@ nlohmann::json governor_json(const governor::GovernorStatus &g)
 		{"clamped_sockets", g.clamped_sockets},
 		{"counters", counters_json(g.counters)},
 		{"shrink_window", shrink_json(g.shrink_window)},
+		{"actions",
+		 {{"recorded", g.actions_recorded},
+		  {"kept", g.actions_kept},
+		  {"capacity", g.actions_capacity}}},
 		{"reaction",
 		 {{"event", reaction_json(g.reaction_event)},
 		  {"round", reaction_json(g.reaction_round)}}}};
@@ -83,6 +88,8 @@ nlohmann::json reaction_json(const governor::ReactionSummary &r)
 nlohmann::json status_json(const DaemonFacts &f, const governor::GovernorStatus &g)
 {
 	nlohmann::json j;
+	j["version"] = version();
+	j["commit"] = commit();
 	j["pid"] = f.pid;
 	j["uptime_s"] = f.uptime_s;
 	j["mode"] = f.observer ? "bpf" : "sock_diag";

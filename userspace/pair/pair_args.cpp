@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <stdexcept>
 
+#include "common/version.h"
+
 namespace rcvgov::pair {
 
 namespace {
@@ -183,11 +185,17 @@ namespace {
 // CLI11 collects strings; the conversions above give the error text.
 void run_cli(CLI::App &app, const std::vector<std::string> &args)
 {
+	// CLI11 2.1 checks required options before it acts on --version.
+	for (const std::string &a : args)
+		if (a == "--version")
+			throw HelpRequested{version_line(app.get_name()) + "\n"};
 	std::vector<std::string> rev(args.rbegin(), args.rend());
 	try {
 		app.parse(rev);
 	} catch (const CLI::CallForHelp &) {
 		throw HelpRequested{app.help()};
+	} catch (const CLI::CallForVersion &v) {
+		throw HelpRequested{std::string(v.what()) + "\n"};
 	} catch (const CLI::ParseError &e) {
 		throw std::invalid_argument(e.what());
 	}
@@ -199,6 +207,8 @@ SenderConfig parse_sender_args(const std::vector<std::string> &args)
 {
 	CLI::App app{"Writes PAYLOAD bytes every INTERVAL to a TCP peer (the blog's sender).",
 		     "rcvgov-sender"};
+	app.set_version_flag("--version", version_line("rcvgov-sender"),
+			     "print the version and commit, exit");
 	std::string connect, payload = "1448", interval = "1ms", duration = "30s",
 			     connect_timeout = "10s", connections = "1";
 	bool nodelay = true, catch_up = false;
@@ -238,6 +248,8 @@ ReaderConfig parse_reader_args(const std::vector<std::string> &args)
 {
 	CLI::App app{"Accepts one TCP connection and reads it slowly, never, or slow/fast in turn.",
 		     "rcvgov-reader"};
+	app.set_version_flag("--version", version_line("rcvgov-reader"),
+			     "print the version and commit, exit");
 	std::string listen, mode = "slow", read_bytes = "1", fast_bytes = "3300", interval = "1ms",
 			    slow_period = "240s", fast_period = "240s", duration = "30s",
 			    accept_timeout = "60s", connections = "1";

@@ -83,7 +83,7 @@ uint64_t read_bytes_at(const ReaderConfig &cfg, std::chrono::nanoseconds elapsed
 
 // Parse the arguments after argv[0]. Bad input throws
 // std::invalid_argument with the message to print; --help throws
-// HelpRequested carrying the usage text.
+// HelpRequested carrying the usage text, --version the version line.
 struct HelpRequested {
 	std::string text;
 };

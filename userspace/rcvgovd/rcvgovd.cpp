@@ -7,15 +7,16 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/version.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "core/format.h"
 #include "daemon/daemon.h"
 #include "daemon/instance_lock.h"
+#include "daemon/log_setup.h"
 #include "journal/restore.h"
 
 namespace {
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
 	bool no_fexit = false, check_config = false, restore = false;
 
 	CLI::App app{"rcvgovd: TCP receive-buffer governor daemon"};
+	app.set_version_flag("--version", rcvgov::version_line("rcvgovd"),
+			     "print the version and commit, exit");
 	auto *config_opt =
 		app.add_option("--config", opts.config_path,
 			       "configuration file (the default path may be absent: embedded "
@@ -159,14 +162,17 @@ int main(int argc, char **argv)
 	app.add_option("--log-level", level, "trace, debug, info, warn or error")
 		->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
 		->capture_default_str();
-	CLI11_PARSE(app, argc, argv);
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		// --help, --version: 0; a usage error: 2 (the man page's EXIT STATUS).
+		return app.exit(e) == 0 ? 0 : 2;
+	}
 	opts.allow_fexit = !no_fexit;
 	opts.config_explicit = config_opt->count() > 0;
 
-	auto logger = spdlog::stderr_color_mt("rcvgovd");
-	spdlog::set_default_logger(logger);
-	spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-	spdlog::set_level(spdlog::level::from_str(level));
+	// Journal priorities under systemd, timestamps anywhere else.
+	rcvgov::setup_logging(spdlog::level::from_str(level));
 	// One instance per runtime directory, next to its control socket.
 	if (!runtime_opt->count() && socket_opt->count())
 		runtime_dir = rcvgov::parent_dir(opts.socket_path);
