@@ -9,11 +9,7 @@
 
 namespace rcvgov::cli {
 
-namespace {
-
-// Left-aligned columns, each as wide as its widest cell; without the first
-// row (the header) when header is false.
-std::string table(const std::vector<std::vector<std::string>> &rows, bool header = true)
+std::string table(const std::vector<std::vector<std::string>> &rows, bool header)
 {
 	std::vector<size_t> width;
 	for (const auto &r : rows) {
@@ -34,6 +30,8 @@ std::string table(const std::vector<std::vector<std::string>> &rows, bool header
 	}
 	return out.str();
 }
+
+namespace cell {
 
 std::string u64(const nlohmann::json &j, const char *key)
 {
@@ -63,17 +61,20 @@ std::string stall(const nlohmann::json &s)
 }
 
 // The enforcement state (none, clamped, destroyed, ...) when the daemon
-// sends it.
+// sends it, ",locked" when sk_rcvbuf is locked.
 std::string enforcement(const nlohmann::json &s)
 {
 	if (s.contains("enforcement") && s["enforcement"].is_string())
-		return s["enforcement"].get<std::string>();
+		return s["enforcement"].get<std::string>() +
+		       (s.value("rcvbuf_locked", false) ? ",locked" : "");
 	return str(s, "state");
 }
 
-} // namespace
+} // namespace cell
 
-std::string render_owner(const nlohmann::json &o)
+using namespace cell;
+
+std::string render_owner(const nlohmann::json &o, bool with_cgroup)
 {
 	if (!o.is_object())
 		return "-";
@@ -82,7 +83,8 @@ std::string render_owner(const nlohmann::json &o)
 		s = std::to_string(o["pid"].get<uint64_t>()) + "/" + str(o, "comm");
 	else
 		s = "?";
-	s += " cg=" + u64(o, "cgroup_id");
+	if (with_cgroup)
+		s += " cg=" + u64(o, "cgroup_id");
 	s += " ns=" + u64(o, "netns_cookie");
 	return s;
 }
@@ -90,12 +92,17 @@ std::string render_owner(const nlohmann::json &o)
 std::string render_sockets(const nlohmann::json &sockets, bool header)
 {
 	std::vector<std::vector<std::string>> rows{{"COOKIE", "R", "RB", "AUTOTUNED", "INFL",
-						    "STALL", "STATE", "LOCAL", "PEER", "OWNER"}};
-	for (const auto &s : sockets)
+						    "STALL", "STATE", "LOCAL", "PEER", "SERVICE",
+						    "OWNER"}};
+	for (const auto &s : sockets) {
+		// The service path says more than the bare cgroup id.
+		const bool service = s.contains("service") && s["service"].is_string();
 		rows.push_back({u64(s, "cookie"), bytes(s, "rmem_alloc"), bytes(s, "rcvbuf"),
 				bytes(s, "autotuned_rcvbuf"), u64(s, "inflations"), stall(s),
-				enforcement(s), str(s, "local"), str(s, "peer"),
-				render_owner(s.contains("owner") ? s["owner"] : nlohmann::json())});
+				enforcement(s), str(s, "local"), str(s, "peer"), str(s, "service"),
+				render_owner(s.contains("owner") ? s["owner"] : nlohmann::json(),
+					     !service)});
+	}
 	return table(rows, header);
 }
 
@@ -128,6 +135,39 @@ std::string render_events(const nlohmann::json &events)
 		rows.push_back({str(e, "type"), u64(e, "cookie"), bytes(e, "rcvbuf_before"),
 				bytes(e, "rcvbuf_after"), bytes(e, "rmem_alloc"), str(e, "local"),
 				str(e, "peer"), str(e, "source")});
+	return table(rows);
+}
+
+std::string render_actions(const nlohmann::json &actions)
+{
+	std::vector<std::vector<std::string>> rows{{"TIME", "ACTION", "RESULT", "COOKIE", "SCOPE",
+						    "LIMIT", "USAGE", "AGE", "SERVICE", "DETAIL"}};
+	for (const auto &a : actions) {
+		std::string scope = str(a, "scope");
+		if (a.contains("scope_key") && a["scope_key"].is_string() &&
+		    !a["scope_key"].get<std::string>().empty())
+			scope += " " + a["scope_key"].get<std::string>();
+		// Age: as the socket list prints a stall; usage: the scope's when
+		// it is not the socket itself.
+		nlohmann::json age = {
+			{"stall_ms",
+			 a.contains("data_age_ms") ? a["data_age_ms"] : nlohmann::json()},
+			{"data_age_lower_bound", a.value("data_age_lower_bound", false)}};
+		std::string detail;
+		if (a.contains("error") && a["error"].is_string())
+			detail = a["error"].get<std::string>();
+		else if (str(a, "action") == "clamp" && str(a, "result") == "ok")
+			detail = "window_clamp " + u64(a, "window_clamp_before") + " -> " +
+				 u64(a, "window_clamp") + ", rcvbuf locked at " +
+				 bytes(a, "rcvbuf_locked");
+		else if (str(a, "action") == "destroy" && str(a, "result") == "ok")
+			detail = "freed " + bytes(a, "freed");
+		rows.push_back(
+			{str(a, "time"), str(a, "action"), str(a, "result"), u64(a, "cookie"),
+			 scope, bytes(a, "limit"),
+			 str(a, "scope") == "socket" ? bytes(a, "usage") : bytes(a, "scope_usage"),
+			 stall(age), str(a, "service"), detail});
+	}
 	return table(rows);
 }
 
@@ -178,6 +218,11 @@ std::string render_status(const nlohmann::json &st)
 			    << " destroy_per_minute=" << u64(g["safety"], "destroy_per_minute")
 			    << " breaker=" << g["safety"].value("breaker", false)
 			    << " reclaim_pause_ms=" << u64(g["safety"], "reclaim_pause_ms") << "\n";
+		if (g.contains("actions") && g["actions"].is_object())
+			out << "audit trail: " << u64(g["actions"], "recorded")
+			    << " actions recorded, the last " << u64(g["actions"], "kept")
+			    << " of at most " << u64(g["actions"], "capacity")
+			    << " kept (rcvgovctl events --type action)\n";
 		if (g.contains("breaker") && g["breaker"].value("tripped", false))
 			out << "BREAKER TRIPPED (dry-run until restart or reload): "
 			    << str(g["breaker"], "reason") << "\n";

@@ -35,6 +35,69 @@ TEST(Render, SocketsTable)
 	EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2);
 }
 
+TEST(Render, SocketsShowServiceAndLock)
+{
+	nlohmann::json socks = nlohmann::json::array();
+	socks.push_back({{"cookie", 2},
+			 {"enforcement", "clamped"},
+			 {"rcvbuf_locked", true},
+			 {"service", "/app.slice/web.service"},
+			 {"owner",
+			  {{"pid", 9013},
+			   {"comm", "rcvgov-reader"},
+			   {"cgroup_id", 1234},
+			   {"netns_cookie", 4101}}}});
+	std::string out = render_sockets(socks);
+	EXPECT_NE(out.find("SERVICE"), std::string::npos) << out;
+	EXPECT_NE(out.find("clamped,locked"), std::string::npos) << out;
+	EXPECT_NE(out.find("/app.slice/web.service"), std::string::npos) << out;
+	EXPECT_NE(out.find("9013/rcvgov-reader ns=4101"), std::string::npos) << out;
+	EXPECT_EQ(out.find("cg=1234"), std::string::npos) << "a bare cgroup id: " << out;
+}
+
+TEST(Render, Actions)
+{
+	nlohmann::json acts = nlohmann::json::array();
+	acts.push_back({{"time", "2026-12-02T12:15:29.123Z"},
+			{"action", "clamp"},
+			{"result", "ok"},
+			{"cookie", 77},
+			{"scope", "socket"},
+			{"scope_key", ""},
+			{"limit", 4 << 20},
+			{"usage", 5 << 20},
+			{"scope_usage", 5 << 20},
+			{"data_age_ms", nullptr},
+			{"service", "netns:4101"},
+			{"window_clamp_before", 1073725440},
+			{"window_clamp", 65536},
+			{"rcvbuf_locked", 262144}});
+	acts.push_back({{"time", "2026-12-02T12:15:30.001Z"},
+			{"action", "destroy"},
+			{"result", "error"},
+			{"cookie", 78},
+			{"scope", "service"},
+			{"scope_key", "/app.slice/web.service"},
+			{"limit", 1 << 20},
+			{"usage", 65536},
+			{"scope_usage", 3 << 20},
+			{"data_age_ms", 12500},
+			{"data_age_lower_bound", true},
+			{"service", "/app.slice/web.service"},
+			{"error", "EPERM: Operation not permitted"}});
+	std::string out = render_actions(acts);
+	EXPECT_NE(out.find("TIME"), std::string::npos);
+	EXPECT_NE(out.find("2026-12-02T12:15:29.123Z  clamp"), std::string::npos) << out;
+	EXPECT_NE(out.find("window_clamp 1073725440 -> 65536, rcvbuf locked at 256.0K"),
+		  std::string::npos)
+		<< out;
+	EXPECT_NE(out.find("service /app.slice/web.service"), std::string::npos) << out;
+	EXPECT_NE(out.find(">12s"), std::string::npos) << out;
+	EXPECT_NE(out.find("3.0M"), std::string::npos) << "the scope's usage: " << out;
+	EXPECT_NE(out.find("EPERM: Operation not permitted"), std::string::npos) << out;
+	EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3);
+}
+
 TEST(Render, MissingFieldsShowDash)
 {
 	nlohmann::json socks = nlohmann::json::array({nlohmann::json::object()});

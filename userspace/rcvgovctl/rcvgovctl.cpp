@@ -13,7 +13,10 @@
 #include <map>
 #include <set>
 
+#include "cli/record.h"
 #include "cli/render.h"
+#include "cli/top_loop.h"
+#include "common/version.h"
 #include "control/control.h"
 #include "control/protocol.h"
 
@@ -44,6 +47,7 @@ struct Paged {
 	size_t limit; // 0: all
 	std::optional<rcvgov::EventType> type;
 	bool json;
+	bool actions = false; // events --type action: the audit trail
 };
 
 int run_paged(const Paged &p)
@@ -57,7 +61,9 @@ int run_paged(const Paged &p)
 		std::cout << "[";
 	while (got < want) {
 		size_t ask = std::min(want - got, ctl::max_page_rows);
-		auto data = ctl::call(p.socket, ctl::make_request(p.cmd, ask, p.type, offset));
+		auto data = ctl::call(p.socket,
+				      p.actions ? ctl::make_action_request(ask, offset)
+						: ctl::make_request(p.cmd, ask, p.type, offset));
 		auto page = data ? ctl::parse_page(*data) : rcvgov::Result<ctl::Page>(data.error());
 		if (!page) {
 			if (sockets && p.json && printed)
@@ -95,7 +101,9 @@ int run_paged(const Paged &p)
 	if (sockets && p.json)
 		std::cout << (printed ? "\n]\n" : "]\n");
 	else if (!sockets)
-		std::cout << (p.json ? dump(events, 2) + "\n" : rcvgov::cli::render_events(events));
+		std::cout << (p.json	  ? dump(events, 2) + "\n"
+			      : p.actions ? rcvgov::cli::render_actions(events)
+					  : rcvgov::cli::render_events(events));
 	return 0;
 }
 
@@ -112,13 +120,21 @@ int main(int argc, char **argv)
 	for (const auto &t : ctl::event_types)
 		types_help += "\n  " + std::string(rcvgov::event_type_name(t.type)) + ": " +
 			      std::string(t.help);
+	types_help += "\n  " + std::string(ctl::action_event_type) + ": " +
+		      std::string(ctl::action_event_help);
+	std::vector<std::string> type_names = ctl::event_type_name_list();
+	type_names.emplace_back(ctl::action_event_type);
 
 	CLI::App app{"rcvgovctl: inspect the rcvgov daemon"};
+	app.set_version_flag("--version", rcvgov::version_line("rcvgovctl"),
+			     "print the version and commit, exit");
 	app.require_subcommand(1);
 	app.fallthrough(); // --socket after the subcommand too
 	app.add_option("--socket", socket, "rcvgovd control socket")->capture_default_str();
 	std::map<CLI::App *, ctl::Command> subs;
 	for (const auto &c : ctl::commands) {
+		if (c.command == ctl::Command::Sample)
+			continue; // rcvgovctl record asks it
 		auto *sub = app.add_subcommand(std::string(c.name), std::string(c.help));
 		sub->add_flag("--json", json, "print JSON instead of a table");
 		if (c.takes_limit)
@@ -128,21 +144,70 @@ int main(int argc, char **argv)
 				->capture_default_str();
 		if (c.command == ctl::Command::Events)
 			sub->add_option("--type", type, types_help)
-				->check(CLI::IsMember(ctl::event_type_name_list()));
+				->check(CLI::IsMember(type_names));
 		subs[sub] = c.command;
 	}
-	CLI11_PARSE(app, argc, argv);
+	rcvgov::cli::TopOptions top;
+	auto *top_cmd = app.add_subcommand(
+		"top", "live view: rates, memory against the limits, top services and sockets");
+	top_cmd->add_option("--interval", top.interval_s, "seconds between frames")
+		->check(CLI::Range(0.1, 3600.0))
+		->capture_default_str();
+	top_cmd->add_option("--count", top.count, "stop after this many frames (0: on q or Ctrl-C)")
+		->capture_default_str();
+	rcvgov::cli::RecordOptions rec;
+	uint32_t rec_port = 0;
+	auto *rec_cmd = app.add_subcommand(
+		"record",
+		"sample one socket's r, rb, window and queue into a CSV (lab.sh's columns; "
+		"give the control socket before the subcommand)");
+	auto *by_cookie = rec_cmd->add_option("--socket,--cookie", rec.cookie,
+					      "the socket's cookie (rcvgovctl sockets)");
+	auto *by_port = rec_cmd->add_option("--port", rec_port,
+					    "the established socket on this local port with the "
+					    "most receive memory")
+				->check(CLI::Range(1, 65535));
+	by_cookie->excludes(by_port);
+	rec_cmd->add_option("--interval", rec.interval_ms, "milliseconds between samples")
+		->check(CLI::Range(10, 3600000))
+		->capture_default_str();
+	rec_cmd->add_option("--duration", rec.duration_s, "seconds to record (0: until Ctrl-C)")
+		->check(CLI::NonNegativeNumber)
+		->capture_default_str();
+	rec_cmd->add_option("--out", rec.out, "CSV file ('-': standard output)")
+		->capture_default_str();
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::ParseError &e) {
+		// --help, --version: 0; a usage error: 2 (the man page's EXIT STATUS).
+		return app.exit(e) == 0 ? 0 : 2;
+	}
+
+	if (top_cmd->parsed()) {
+		top.socket = socket;
+		return rcvgov::cli::run_top(top);
+	}
+	if (rec_cmd->parsed()) {
+		if (!rec.cookie && !rec_port) {
+			std::cerr << "rcvgovctl: record needs --socket COOKIE or --port N\n";
+			return 2;
+		}
+		rec.socket = socket;
+		rec.port = static_cast<uint16_t>(rec_port);
+		return rcvgov::cli::run_record(rec);
+	}
 
 	ctl::Command cmd = ctl::Command::Status;
 	for (const auto &[sub, c] : subs)
 		if (sub->parsed())
 			cmd = c;
 	std::optional<rcvgov::EventType> event_type;
-	if (!type.empty())
+	const bool actions = type == ctl::action_event_type;
+	if (!type.empty() && !actions)
 		event_type = *ctl::parse_event_type(type); // checked by CLI11 above
 
 	if (ctl::info(cmd).takes_limit)
-		return run_paged({socket, cmd, limit, event_type, json});
+		return run_paged({socket, cmd, limit, event_type, json, actions});
 
 	auto data = ctl::call(socket, ctl::make_request(cmd));
 	if (!data) {
@@ -158,6 +223,7 @@ int main(int argc, char **argv)
 	case ctl::Command::Resources: std::cout << rcvgov::cli::render_resources(*data); break;
 	case ctl::Command::Sockets:
 	case ctl::Command::Events: break; // paged above
+	case ctl::Command::Sample: break; // rcvgovctl record
 	}
 	return 0;
 }
