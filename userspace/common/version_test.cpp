@@ -1,22 +1,32 @@
 #include "common/version.h"
 
 #include <gtest/gtest.h>
-#include <regex>
+#include <string_view>
 
 #include "pair/pair_args.h"
 
 namespace rcvgov {
 namespace {
 
+// [A-Za-z0-9.+~:_-]+ (no <regex>: GCC 12 warns inside it under ASan).
+bool package_safe(std::string_view v)
+{
+	if (v.empty())
+		return false;
+	for (char c : v)
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      std::string_view(".+~:_-").find(c) != std::string_view::npos))
+			return false;
+	return true;
+}
+
 TEST(Version, IsFilledIn)
 {
 	EXPECT_FALSE(version().empty());
 	EXPECT_FALSE(commit().empty());
 	// Only what a C string literal and a package version can hold.
-	EXPECT_TRUE(std::regex_match(std::string(version()), std::regex("[A-Za-z0-9.+~:_-]+")))
-		<< version();
-	EXPECT_TRUE(std::regex_match(std::string(commit()), std::regex("[A-Za-z0-9.+~:_-]+")))
-		<< commit();
+	EXPECT_TRUE(package_safe(version())) << version();
+	EXPECT_TRUE(package_safe(commit())) << commit();
 }
 
 TEST(Version, LineNamesProgramVersionAndCommit)

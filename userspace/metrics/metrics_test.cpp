@@ -1,6 +1,6 @@
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -143,9 +143,14 @@ TEST(Metrics, NoLabelValueComesFromASocketOrPeer)
 TEST(Metrics, NamingConventions)
 {
 	Host h(2, 5);
-	const std::regex name("rcvgov_[a-z_]+");
+	// rcvgov_[a-z_]+ (no <regex>: GCC 12 warns inside it under ASan).
+	auto conventional = [](const std::string &n) {
+		return n.size() > 7 && n.rfind("rcvgov_", 0) == 0 &&
+		       std::all_of(n.begin() + 7, n.end(),
+				   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+	};
 	for (const auto &f : families(h.values(10))) {
-		EXPECT_TRUE(std::regex_match(f.name, name)) << f.name;
+		EXPECT_TRUE(conventional(f.name)) << f.name;
 		EXPECT_FALSE(f.help.empty()) << f.name;
 		const bool total =
 			f.name.size() > 6 && f.name.substr(f.name.size() - 6) == "_total";
