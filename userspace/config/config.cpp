@@ -44,6 +44,16 @@ void check_keys(Ctx &c, const toml::table &t, const std::string &prefix,
 	}
 }
 
+// An integer node's value, nothing for any other type. Not value<int64_t>(),
+// which also converts floats, and a float beyond int64's range is
+// undefined behaviour inside toml++ (found by fuzz/config_fuzz.cpp).
+std::optional<int64_t> integer_of(const toml::node &n)
+{
+	if (const auto *i = n.as_integer())
+		return i->get();
+	return std::nullopt;
+}
+
 void get_bool(Ctx &c, const toml::table &t, const std::string &prefix, const char *key, bool &out)
 {
 	const toml::node *n = t.get(key);
@@ -63,7 +73,7 @@ void get_u32(Ctx &c, const toml::table &t, const std::string &prefix, const char
 	if (!n)
 		return;
 	c.seen(n, prefix + key);
-	auto v = n->value<int64_t>();
+	auto v = integer_of(*n);
 	if (!v || *v < min || *v > max) {
 		c.add(n, prefix + key,
 		      "must be an integer from " + std::to_string(min) + " to " +
@@ -76,7 +86,7 @@ void get_u32(Ctx &c, const toml::table &t, const std::string &prefix, const char
 std::optional<uint64_t> size_of(Ctx &c, const toml::node *n, const std::string &key)
 {
 	std::optional<uint64_t> v;
-	if (auto i = n->value<int64_t>()) {
+	if (auto i = integer_of(*n)) {
 		if (*i > 0)
 			v = static_cast<uint64_t>(*i);
 	} else if (auto s = n->value<std::string>()) {
@@ -265,7 +275,7 @@ Checked<Config> parse(std::string_view text, const std::string &source)
 			cfg.allow.cgroups.push_back(path);
 		});
 		each("ports", [&](const toml::node &e) {
-			auto v = e.value<int64_t>();
+			auto v = integer_of(e);
 			if (!v || *v < 1 || *v > 65535)
 				c.add(&e, "allowlist.ports", "must be a port number 1..65535");
 			else

@@ -164,6 +164,24 @@ key = ""
 		EXPECT_GT(x.line, 0) << x.text();
 }
 
+// Floats are not integers, whatever their size: 2.6e62 once reached
+// toml++'s float-to-int64 conversion, undefined behaviour (config_fuzz).
+TEST(Config, FloatsAreNotIntegers)
+{
+	auto e = errors_of(R"([limits]
+max_memory = 2.68435e+62
+[daemon]
+interval_ms = 50.0
+[allowlist]
+ports = [80.0]
+)");
+	std::vector<std::string> keys;
+	for (const auto &x : e)
+		keys.push_back(x.key);
+	EXPECT_EQ(keys, (std::vector<std::string>{"limits.max_memory", "daemon.interval_ms",
+						  "allowlist.ports"}));
+}
+
 TEST(Config, ImpossibleLimitsAreRejected)
 {
 	Config c = config_of("[limits]\nmax_memory = \"100M\"\nlow_water = \"200M\"\n");
