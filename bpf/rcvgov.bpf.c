@@ -192,8 +192,14 @@ static __always_inline void fill_id(struct rcvgov_sock_id *id,
 	}
 }
 
-/* Only call from process context: in softirq "current" is a bystander. */
-static __always_inline void set_task_owner(struct rcvgov_sock_state *st)
+/*
+ * Only call from process context: in softirq "current" is a bystander.
+ * Records the socket's inode with the task: by now the socket has its file
+ * (accept(), connect() and reads all come through one), and the inode
+ * never changes, so this once is enough.
+ */
+static __always_inline void set_task_owner(struct rcvgov_sock_state *st,
+					   const struct sock *sk)
 {
 	__u64 pid_tgid;
 
@@ -204,6 +210,7 @@ static __always_inline void set_task_owner(struct rcvgov_sock_state *st)
 	if (!(pid_tgid >> 32))
 		return;
 	st->owner.pid = pid_tgid >> 32;
+	st->owner.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	bpf_get_current_comm(st->owner.comm, sizeof(st->owner.comm));
 	st->flags |= RCVGOV_F_OWNER_TASK;
 }
@@ -587,7 +594,7 @@ int BPF_PROG(tcp_rcv_space_adjust, struct sock *sk)
 	tp = sk_tcp(sk);
 	if (!tp)
 		return 0;
-	set_task_owner(st);
+	set_task_owner(st, sk);
 	check_rcvbuf(st, sk, tp, sk_rcvbuf(sk),
 		     RCVGOV_SRC_TP_TCP_RCV_SPACE_ADJUST, &now);
 	note_progress(st, tp, &now);
@@ -615,7 +622,7 @@ int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags)
 	st = get_state(sk, tp, &now);
 	if (!st)
 		return 0;
-	set_task_owner(st);
+	set_task_owner(st, sk);
 	check_rcvbuf(st, sk, tp, sk_rcvbuf(sk), RCVGOV_SRC_TP_SOCK_RECV_LENGTH,
 		     &now);
 	note_progress(st, tp, &now);
@@ -652,7 +659,7 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate,
 		return 0;
 	if (newstate == TCP_SYN_SENT) {
 		/* connect() runs in the owner's context. */
-		set_task_owner(st);
+		set_task_owner(st, sk);
 		return 0;
 	}
 	/* The 4-tuple is final only now (bind/connect may have changed it). */

@@ -67,7 +67,7 @@ struct rcvgov_lifecycle_budget {
 };
 
 /* Flags in rcvgov_sock_state.flags. */
-#define RCVGOV_F_OWNER_TASK (1u << 0) /* pid/comm are known */
+#define RCVGOV_F_OWNER_TASK (1u << 0) /* pid/comm/ino are known */
 /* Seen first with data queued: the stall start is a lower bound. */
 #define RCVGOV_F_AGE_LOWER (1u << 1)
 #define RCVGOV_F_IPV6 (1u << 2)
@@ -86,7 +86,12 @@ struct rcvgov_owner {
 	__u64 cgroup_id;
 	__u64 netns_cookie;
 	__u32 pid; /* tgid of the creating/accepting/reading task, 0 unknown */
-	__u32 pad;
+	/*
+	 * Inode number of the socket's file in sockfs (what /proc/PID/fd/N
+	 * links to as "socket:[ino]"), read with pid; 0 unknown. With pid it
+	 * lets the daemon find the owner's descriptor (the clamp fast path).
+	 */
+	__u32 ino;
 	char comm[RCVGOV_COMM_LEN];
 };
 

@@ -43,6 +43,16 @@ for fam, recv, send, port, pid in (
         fail(f"IPv{fam}: owner {s['owner']} is not rcvgov-reader pid {pid}")
     if not s["owner"]["netns_cookie"]:
         fail(f"IPv{fam}: no netns cookie in owner {s['owner']}")
+    # The inode the observer read must be the reader's socket (what the
+    # clamp fast path looks for in /proc/PID/fd).
+    links = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    if f"socket:[{s['owner']['ino']}]" not in links:
+        fail(f"IPv{fam}: owner inode {s['owner']['ino']} is no socket of reader {pid}")
     first = [x for x in start if x["cookie"] == s["cookie"]]
     start_rcvbuf = first[0]["rcvbuf"] if first else s["autotuned_rcvbuf"]
     print(f"IPv{fam}: cookie {s['cookie']} rmem_alloc {s['rmem_alloc']} rcvbuf {s['rcvbuf']} "

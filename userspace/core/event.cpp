@@ -60,6 +60,7 @@ Owner copy_owner(const rcvgov_owner &o)
 	r.cgroup_id = o.cgroup_id;
 	r.netns_cookie = o.netns_cookie;
 	r.pid = o.pid;
+	r.ino = o.ino;
 	// The kernel NUL-terminates comm, but a bound costs nothing.
 	r.comm.assign({o.comm, strnlen(o.comm, sizeof(o.comm))});
 	return r;

@@ -23,6 +23,7 @@ rcvgov_event raw_inflation()
 	e.id.sport = 5001;
 	e.id.dport = 40000;
 	e.owner.pid = 77;
+	e.owner.ino = 4242;
 	std::memcpy(e.owner.comm, "rcvgov-reader\0\0", 16);
 	e.owner.cgroup_id = 9;
 	e.owner.netns_cookie = 4100;
@@ -49,6 +50,7 @@ TEST(DecodeEvent, Inflation)
 	EXPECT_EQ(e->local.family, AF_INET);
 	EXPECT_EQ(e->owner.comm, "rcvgov-reader");
 	EXPECT_EQ(e->owner.pid, 77u);
+	EXPECT_EQ(e->owner.ino, 4242u);
 	EXPECT_EQ(e->rcvbuf_after, 262144u);
 	EXPECT_EQ(source_name(e->source), "tp_btf/tcp_probe");
 }

@@ -48,6 +48,7 @@ nlohmann::json to_json(const Owner &o)
 	nlohmann::json j = {{"cgroup_id", o.cgroup_id}, {"netns_cookie", o.netns_cookie}};
 	j["pid"] = o.pid ? nlohmann::json(o.pid) : nlohmann::json(nullptr);
 	j["comm"] = o.pid ? nlohmann::json(std::string(o.comm.view())) : nlohmann::json(nullptr);
+	j["ino"] = o.ino ? nlohmann::json(o.ino) : nlohmann::json(nullptr);
 	return j;
 }
 

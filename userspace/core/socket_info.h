@@ -55,6 +55,7 @@ struct Owner {
 	uint64_t cgroup_id = 0;
 	uint64_t netns_cookie = 0;
 	uint32_t pid = 0; // 0: not known
+	uint32_t ino = 0; // the socket's sockfs inode, read with pid; 0: not known
 	Comm comm;
 
 	bool operator==(const Owner &) const = default;

@@ -11,6 +11,7 @@ void SocketTable::upsert(SocketInfo s)
 	// keep one an event already told us.
 	if (s.owner.pid == 0 && e.info.cookie == s.cookie && e.info.owner.pid != 0) {
 		s.owner.pid = e.info.owner.pid;
+		s.owner.ino = e.info.owner.ino;
 		s.owner.comm = e.info.owner.comm;
 	}
 	e.info = std::move(s);

@@ -101,12 +101,14 @@ TEST(SocketTable, SnapshotKeepsOwnerLearnedFromEvent)
 	SocketTable t;
 	Event e = event(EventType::Inflation, 3);
 	e.owner.pid = 1234;
+	e.owner.ino = 99;
 	e.owner.comm = "slow";
 	t.apply(e);
 	t.begin_round();
 	t.upsert(sock(3, 50));
 	t.end_round();
 	EXPECT_EQ(t.find(3)->owner.pid, 1234u);
+	EXPECT_EQ(t.find(3)->owner.ino, 99u);
 	EXPECT_EQ(t.find(3)->owner.comm, "slow");
 }
 
