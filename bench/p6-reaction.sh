@@ -86,6 +86,12 @@ for size in $SIZES; do
 			wait "$SENDER_PID" "$READER_PID" 2>/dev/null || true
 		done
 	done
+	# Which path acted (enforce/owner_fd.h): the owner's descriptor or
+	# the iter/tcp walk of the namespace.
+	vias=$(ctl events --type action --json --limit 0 |
+		jq -c 'map(select(.action == "clamp")) | group_by(.via) |
+			map({(.[0].via // "none"): length}) | add')
+	log "$size sockets: clamps by path $vias"
 	ev=$(ctl status --json | jq -c .governance.reaction.event)
 	rd=$(ctl status --json | jq -c .governance.reaction.round)
 	log "$size sockets: event $ev, round $rd"

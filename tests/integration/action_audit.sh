@@ -50,6 +50,9 @@ assert a["reason"] in ("inflated", "over-limit"), a
 assert a["service"], a
 assert a["rcvbuf_locked"] > 0 and a["window_clamp"] > 0, a
 assert a["type"] == "action" and a["seq"] >= 1, a
+# The reader is known to the observer and the daemon may ptrace it: the
+# clamp took the owner-fd fast path, not the namespace walk.
+assert a["via"] == "owner fd", a
 ' <"$TMP/actions.json" || fail "the clamp record is wrong: $(cat "$TMP/actions.json")"
 ctl events --type action >"$TMP/actions.txt"
 grep -qE "^[0-9T:.-]+Z +clamp +ok +" "$TMP/actions.txt" ||

@@ -95,6 +95,8 @@ nlohmann::json action_json(const governor::ActionRecord &r)
 	} else if (r.action == "destroy") {
 		j["freed"] = r.before;
 	}
+	if (!r.via.empty())
+		j["via"] = r.via;
 	if (r.errnum)
 		j["errno"] = r.errnum;
 	if (!r.error.empty())

@@ -13,6 +13,7 @@ governor::ActionRecord clamp(uint64_t cookie)
 	r.result = governor::ActionResult::Ok;
 	r.reason = "inflated";
 	r.path = "event";
+	r.via = "owner fd";
 	r.cookie = cookie;
 	r.scope = "socket";
 	r.service = "/app.slice/web.service";
@@ -40,6 +41,7 @@ TEST(AuditJson, ActionFields)
 	EXPECT_EQ(j["data_age_ms"], 1500);
 	EXPECT_EQ(j["window_clamp"], 65536);
 	EXPECT_EQ(j["rcvbuf_locked"], 262144);
+	EXPECT_EQ(j["via"], "owner fd");
 	EXPECT_FALSE(j.contains("error"));
 	EXPECT_FALSE(j.contains("freed"));
 

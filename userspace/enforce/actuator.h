@@ -38,6 +38,11 @@ struct Target {
 	// bytes_received - rqueue from sock_diag, see position_is_seq).
 	uint32_t copied_seq = 0;
 	bool position_is_seq = true;
+	// The process (tgid) that created, accepted or first read the socket
+	// and the socket's inode, both 0 if unknown: where the clamp fast path
+	// (enforce/owner_fd.h) looks for a descriptor.
+	uint32_t owner_pid = 0;
+	uint32_t owner_ino = 0;
 };
 
 struct Action {
@@ -57,6 +62,9 @@ struct ActResult {
 	Outcome outcome = Outcome::Failed;
 	int errnum = 0;
 	std::string detail; // for the log: why Failed/Gone/Skipped
+	// How the actuator reached the socket: "owner fd", "iter/tcp" or
+	// "sock_diag"; empty when it did not (dry run, no such namespace).
+	std::string_view via;
 	// Clamp: window_clamp before and after, sk_rcvbuf after. Destroy:
 	// sk_rmem_alloc freed in `before`.
 	uint32_t before = 0;

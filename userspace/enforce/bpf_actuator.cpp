@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <spdlog/spdlog.h>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "common/unique_fd.h"
 #include "core/abi.h"
 #include "enforce.skel.h"
+#include "enforce/owner_fd.h"
 
 namespace rcvgov::enforce {
 
@@ -80,14 +82,21 @@ struct BpfActuator::Impl {
 	const netns::Registry &namespaces;
 	std::unique_ptr<enforce_bpf, SkelFree> skel;
 	bool can_destroy = false;
+	// The clamp fast path (enforce/owner_fd.h): off once the kernel or
+	// the daemon's privileges refuse it for every process alike.
+	bool owner_fd = true;
 
+	// Clamps and restores through the owner's descriptor where the owner
+	// is known and still holds the socket: marks those it did in `done`.
+	void fast_path(std::span<const Action> actions, std::vector<ActResult> &out,
+		       std::vector<char> &done);
 	// Runs the iterators of one namespace for the given actions.
 	Status run(const netns::Namespace &ns, std::span<const Action *const> acts,
 		   std::map<uint64_t, rcvgov_action_result> &found);
 };
 
 BpfActuator::BpfActuator(const netns::Registry &namespaces)
-    : impl_(new Impl{namespaces, nullptr, false})
+    : impl_(new Impl{namespaces, nullptr, false, true})
 {
 	// The kfunc is in BTF where the kernel has it; nothing else tells.
 	impl_->can_destroy = bpf::KernelBtf::load().has_func("bpf_sock_destroy");
@@ -157,13 +166,52 @@ Status BpfActuator::Impl::run(const netns::Namespace &ns, std::span<const Action
 	return st;
 }
 
+void BpfActuator::Impl::fast_path(std::span<const Action> actions, std::vector<ActResult> &out,
+				  std::vector<char> &done)
+{
+	for (size_t i = 0; i < actions.size() && owner_fd; ++i) {
+		const Action &a = actions[i];
+		const Target &t = a.target;
+		if (a.kind == Kind::Destroy || !t.owner_pid || !t.owner_ino)
+			continue;
+		// The owner passed the socket on, forked away or exited: the
+		// walk still finds it, so only a refusal for everyone matters.
+		auto fd = find_socket_fd(static_cast<pid_t>(t.owner_pid), t.owner_ino);
+		if (!fd)
+			continue;
+		auto sock = borrow_socket(static_cast<pid_t>(t.owner_pid), *fd, t.cookie);
+		if (!sock) {
+			if (owner_fd_unusable(sock.error())) {
+				owner_fd = false;
+				spdlog::warn("clamp fast path off, clamps walk the namespace "
+					     "(pidfd_getfd needs CAP_SYS_PTRACE and Yama "
+					     "ptrace_scope below 3): {}",
+					     sock.error().message);
+			}
+			continue;
+		}
+		// A refusal goes to the iterator too: it reports it with its rc.
+		ActResult r = apply_on_fd(sock->get(), a);
+		if (r.outcome != Outcome::Done)
+			continue;
+		out[i] = std::move(r);
+		out[i].via = "owner fd";
+		done[i] = 1;
+	}
+}
+
 std::vector<ActResult> BpfActuator::apply(std::span<const Action> actions)
 {
 	std::vector<ActResult> out(actions.size());
+	std::vector<char> done(actions.size());
+	if (impl_->owner_fd)
+		impl_->fast_path(actions, out, done);
 	// Each namespace is entered once, for all of its targets.
 	std::map<uint64_t, std::vector<const Action *>> by_ns;
 	for (size_t i = 0; i < actions.size(); ++i) {
 		const Action &a = actions[i];
+		if (done[i])
+			continue;
 		if (!supports(a.kind)) {
 			out[i] = ActResult::of(
 				Outcome::Failed, EOPNOTSUPP,
@@ -184,9 +232,10 @@ std::vector<ActResult> BpfActuator::apply(std::span<const Action> actions)
 		for (const Action *a : acts) {
 			ActResult &r = out[size_t(a - actions.data())];
 			auto it = found.find(a->target.cookie);
-			if (it != found.end() && it->second.kind == abi_kind(a->kind))
+			if (it != found.end() && it->second.kind == abi_kind(a->kind)) {
 				r = from_record(it->second);
-			else if (!st.ok() && ns)
+				r.via = "iter/tcp";
+			} else if (!st.ok() && ns)
 				r = ActResult::of(Outcome::Failed, st.error().errnum,
 						  st.error().message);
 			else

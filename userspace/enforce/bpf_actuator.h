@@ -3,6 +3,9 @@
 // bpf/enforce.bpf.c in the namespace of each target (found by netns
 // cookie in the registry). The destroy program re-checks, at the moment
 // of destroy, that the reader has not progressed since the decision.
+// Clamps and restores whose owner process is known go through that
+// process's descriptor first (enforce/owner_fd.h: O(1) instead of a walk
+// over the namespace); the result's `via` says which path acted.
 #pragma once
 
 #include <memory>

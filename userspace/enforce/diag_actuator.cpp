@@ -50,6 +50,7 @@ ActResult DiagActuator::destroy(const netns::Namespace &ns, const Target &t)
 						     "reader progressed since the decision");
 		}
 		ActResult r;
+		r.via = "sock_diag";
 		r.before = now->rmem_alloc;
 		Status st = diag::destroy(*now);
 		if (st.ok()) {

@@ -62,6 +62,7 @@ ActionRecord action_record(const tracker::Decision &d, const enforce::Action &a,
 	rec.rcvbuf_locked = r.rcvbuf_after;
 	rec.errnum = r.errnum;
 	rec.error = r.detail;
+	rec.via = r.via;
 	switch (dry_run ? enforce::Outcome::DryRun : r.outcome) {
 	case enforce::Outcome::Done: rec.result = ActionResult::Ok; break;
 	case enforce::Outcome::DryRun: rec.result = ActionResult::DryRun; break;

@@ -36,6 +36,7 @@ struct ActionRecord {
 	std::string error;  // Error/Skipped/Gone: the errno's text and the detail
 	std::string reason; // "over-limit", "inflated"
 	std::string path;   // what triggered it: "event" (an inflation) or "round"
+	std::string via;    // how the actuator reached the socket (ActResult::via)
 	uint64_t cookie = 0;
 	uint64_t netns_cookie = 0;
 	std::string local, peer;

@@ -125,6 +125,12 @@ TEST(ActionLog, RecordFromADecisionAndItsResult)
 	// The dry-run actuator's answer, whatever it says, is a dry run.
 	auto dry = action_record(d, a, enforce::ActResult::of(enforce::Outcome::Done), true);
 	EXPECT_EQ(dry.result, ActionResult::DryRun);
+	EXPECT_EQ(dry.via, "");
+	auto done = enforce::ActResult::of(enforce::Outcome::Done);
+	done.via = "owner fd";
+	auto ok = action_record(d, a, done, false);
+	EXPECT_EQ(ok.via, "owner fd");
+	EXPECT_EQ(ok.error, "");
 	d.age.reset();
 	auto gone = action_record(d, a, enforce::ActResult::of(enforce::Outcome::Gone), false);
 	EXPECT_EQ(gone.result, ActionResult::Gone);

@@ -20,6 +20,8 @@ enforce::Target target_of(const SocketInfo &s, bool position_is_seq)
 	t.state = s.state;
 	t.copied_seq = s.copied_seq;
 	t.position_is_seq = position_is_seq;
+	t.owner_pid = s.owner.pid;
+	t.owner_ino = s.owner.ino;
 	return t;
 }
 
