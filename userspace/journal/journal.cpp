@@ -1,7 +1,5 @@
 #include "journal/journal.h"
 
-#include "common/private_dir.h"
-
 #include <arpa/inet.h>
 #include <cerrno>
 #include <fcntl.h>
@@ -90,23 +88,40 @@ Endpoint endpoint(uint16_t family, const std::string &addr, uint16_t port)
 	return ep;
 }
 
-Status fsync_dir(const std::string &path)
+// The "boot" of a journal's first line, if it has one.
+std::optional<std::string> header_boot(std::string_view text)
 {
-	const std::string dir = parent_dir(path);
-	UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	if (!fd)
-		return Error::sys(errno, "open " + dir);
-	if (fsync(fd.get()) != 0)
-		return Error::sys(errno, "fsync " + dir);
-	return {};
+	nlohmann::json j = nlohmann::json::parse(text.substr(0, text.find('\n')), nullptr, false);
+	if (!j.is_object() || !j.contains("rcvgov_journal") || !j.contains("boot") ||
+	    !j["boot"].is_string())
+		return std::nullopt;
+	return j["boot"].get<std::string>();
 }
 
 } // namespace
 
+const std::string &current_boot_id()
+{
+	static const std::string id = [] {
+		std::string s;
+		UniqueFd fd(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+		char buf[64];
+		ssize_t n = fd ? read(fd.get(), buf, sizeof(buf)) : -1;
+		if (n > 0)
+			s.assign(buf, size_t(n));
+		while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+			s.pop_back();
+		return s;
+	}();
+	return id;
+}
+
 std::string serialize(const Contents &c)
 {
-	std::string out =
-		nlohmann::json{{"rcvgov_journal", format_version}, {"pid", c.pid}}.dump() + "\n";
+	nlohmann::json head{{"rcvgov_journal", format_version}, {"pid", c.pid}};
+	if (!c.boot.empty())
+		head["boot"] = c.boot;
+	std::string out = head.dump() + "\n";
 	for (const auto &[k, e] : c.sysctls)
 		out += to_json(e).dump() + "\n";
 	for (const auto &[k, e] : c.clamps)
@@ -143,6 +158,8 @@ Result<Contents> parse(std::string_view text, const std::string &name)
 								  j["rcvgov_journal"].dump(),
 							  EINVAL);
 				c.pid = field<uint32_t>(j, "pid");
+				if (j.contains("boot"))
+					c.boot = field<std::string>(j, "boot");
 				header = true;
 			} else if (j.contains("end")) {
 				if (field<size_t>(j, "end") != entries)
@@ -217,6 +234,11 @@ Result<std::optional<Contents>> load(const std::string &path)
 		if (text.size() > max_file_bytes)
 			return Error::msg(path + ": larger than 64 MiB: not a journal", EFBIG);
 	}
+	// A journal of an earlier boot describes nothing that still exists;
+	// it may be torn (nothing was synced), so it is not parsed at all.
+	if (auto boot = header_boot(text);
+	    boot && !current_boot_id().empty() && *boot != current_boot_id())
+		return std::optional<Contents>();
 	Result<Contents> c = parse(text, path);
 	if (!c)
 		return c.error();
@@ -239,12 +261,10 @@ Status store(const std::string &path, const Contents &c)
 			return Error::sys(errno, "write " + tmp);
 		off += size_t(n);
 	}
-	if (fsync(fd.get()) != 0)
-		return Error::sys(errno, "fsync " + tmp);
 	fd.reset();
 	if (rename(tmp.c_str(), path.c_str()) != 0)
 		return Error::sys(errno, "rename " + tmp + " to " + path);
-	return fsync_dir(path);
+	return {};
 }
 
 Status remove(const std::string &path)
@@ -252,13 +272,14 @@ Status remove(const std::string &path)
 	if (unlink(path.c_str()) != 0 && errno != ENOENT)
 		return Error::sys(errno, "unlink " + path);
 	(void)unlink((path + ".tmp").c_str());
-	return fsync_dir(path);
+	return {};
 }
 
 Journal::Journal(std::string path, Contents adopted)
     : path_(std::move(path)), c_(std::move(adopted))
 {
 	c_.pid = static_cast<uint32_t>(getpid());
+	c_.boot = current_boot_id();
 	dirty_ = !c_.empty();
 }
 

@@ -1,16 +1,24 @@
 // The crash-safe journal of every kernel change rcvgovd makes, so that a
 // host is never left worse than rcvgovd found it: before a change, what
 // will be changed and its original value are written to
-// <runtime dir>/journal (write a temp file, fsync, rename, fsync the
-// directory); an entry goes when its change has been put back or its
-// object (namespace, socket) is gone. A kill -9 at any point leaves a
-// journal that the next start or `rcvgovd --restore` acts on
-// (journal/restore.h).
+// <runtime dir>/journal (a temp file renamed over it); an entry goes when
+// its change has been put back or its object (namespace, socket) is gone.
+// A kill -9 at any point leaves a journal that the next start or
+// `rcvgovd --restore` acts on (journal/restore.h).
+//
+// Nothing is fsync()ed: everything the journal describes (socket clamps,
+// namespace sysctls) lives in the running kernel and is gone after a
+// reboot, and what a dead rcvgovd wrote is in the page cache for the next
+// one. The header names the boot it was written in (kernel.random.boot_id);
+// a journal of an earlier boot, whole or torn by a power loss, describes
+// nothing that exists and is ignored. Not syncing keeps a reaction's
+// intent write (before every clamp) at a write() and a rename(), where
+// two fsync()s cost milliseconds on a disk-backed /run.
 //
 // The file is JSON lines, bounded by what exists (one line per changed
 // namespace and per clamped socket):
 //
-//   {"rcvgov_journal":1,"pid":4242}
+//   {"rcvgov_journal":1,"pid":4242,"boot":"0f6a...-..."}
 //   {"sysctl":"net.ipv4.tcp_shrink_window","netns":4096,"dev":4,"ino":4026532281,
 //    "origin":"/run/netns/a","before":0,"set":1}
 //   {"clamp":8812,"netns":4096,"family":2,"local":"10.0.0.2","lport":80,
@@ -62,6 +70,7 @@ struct ClampEntry {
 
 struct Contents {
 	uint32_t pid = 0;			 // the rcvgovd that wrote it
+	std::string boot;			 // its boot_id; "" unknown (old files)
 	std::map<uint64_t, SysctlEntry> sysctls; // by netns cookie
 	std::map<uint64_t, ClampEntry> clamps;	 // by socket cookie
 	bool empty() const { return sysctls.empty() && clamps.empty(); }
@@ -72,12 +81,16 @@ std::string serialize(const Contents &c);
 // `name` goes in front of every error ("<name>:3: ...").
 Result<Contents> parse(std::string_view text, const std::string &name);
 
-// The journal at `path`; std::nullopt when there is none. An unreadable,
-// torn or garbage file is an Error naming the file and line.
+// This boot's kernel.random.boot_id, "" if it cannot be read.
+const std::string &current_boot_id();
+
+// The journal at `path`; std::nullopt when there is none or it was written
+// in an earlier boot. An unreadable, torn or garbage file of this boot is
+// an Error naming the file and line.
 Result<std::optional<Contents>> load(const std::string &path);
-// Atomically replaces `path`: temp file, fsync, rename, fsync of the dir.
+// Atomically replaces `path`: a temp file renamed over it.
 Status store(const std::string &path, const Contents &c);
-// Removes `path` (absent is fine) and fsyncs the directory.
+// Removes `path` (absent is fine).
 Status remove(const std::string &path);
 
 // The live journal of this rcvgovd. Changes are made in memory and written

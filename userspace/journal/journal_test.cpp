@@ -179,6 +179,34 @@ TEST(Journal, FirstOriginalWinsAndCommitOnlyWhenChanged)
 	EXPECT_NE(access(d.path().c_str(), F_OK), 0);
 }
 
+// Nothing is synced, so a power loss may tear the journal; but a journal of
+// an earlier boot describes nothing that exists any more, torn or not.
+TEST(Journal, AJournalOfAnEarlierBootIsIgnored)
+{
+	ASSERT_FALSE(current_boot_id().empty()) << "no /proc/sys/kernel/random/boot_id";
+	TempDir d;
+	Contents c = sample();
+	c.boot = "00000000-0000-0000-0000-000000000000";
+	std::string text = serialize(c);
+	for (std::string cut : {text, text.substr(0, text.size() - 12)}) {
+		FILE *f = fopen(d.path().c_str(), "w");
+		ASSERT_TRUE(f);
+		fputs(cut.c_str(), f);
+		fclose(f);
+		auto got = load(d.path());
+		ASSERT_TRUE(got.ok()) << got.error().message;
+		EXPECT_FALSE(got->has_value());
+	}
+	// The same torn file of this boot is an error.
+	c.boot = current_boot_id();
+	text = serialize(c);
+	FILE *f = fopen(d.path().c_str(), "w");
+	ASSERT_TRUE(f);
+	fputs(text.substr(0, text.size() - 12).c_str(), f);
+	fclose(f);
+	EXPECT_FALSE(load(d.path()).ok());
+}
+
 TEST(Journal, AdoptedEntriesAreWrittenWithOurPid)
 {
 	TempDir d;
@@ -189,6 +217,7 @@ TEST(Journal, AdoptedEntriesAreWrittenWithOurPid)
 	auto back = load(d.path());
 	ASSERT_TRUE(back.ok() && back->has_value());
 	EXPECT_EQ((*back)->pid, static_cast<uint32_t>(getpid()));
+	EXPECT_EQ((*back)->boot, current_boot_id());
 	EXPECT_EQ((*back)->sysctls, c.sysctls);
 }
 
