@@ -42,6 +42,11 @@ namespace rcvgov {
 
 namespace {
 
+// Ring-buffer events handled per wakeup (and per snapshot chunk): the fd
+// stays readable while more wait, so an event storm cannot starve the
+// timers and the control socket.
+constexpr size_t kEventsPerWakeup = 1024;
+
 // Sets (or changes, on reload) a timerfd's period, keeping its fd in epoll.
 void set_period(const UniqueFd &fd, uint32_t ms)
 {
@@ -380,6 +385,12 @@ void Daemon::Impl::start_observers()
 	}
 	if (observer) {
 		source = make_iter_source(*observer);
+		// A reaction waits at most one chunk of a full scan, not all of
+		// it (200 ms and more at 100 k sockets, P6 in docs/performance.md).
+		source->set_between_chunks([this] {
+			if (observer->consume(kEventsPerWakeup) > 0)
+				react_now();
+		});
 		return;
 	}
 	spdlog::error("BPF observers unavailable: {}. Falling back to polling NETLINK_SOCK_DIAG "
@@ -542,10 +553,7 @@ int Daemon::run()
 			} else if (fd == d.server->fd()) {
 				d.server->dispatch();
 			} else if (d.observer && fd == d.observer->event_fd()) {
-				// A bounded batch: the fd stays readable while more wait, so
-				// an event storm cannot starve the timers and the control
-				// socket.
-				constexpr size_t kEventsPerWakeup = 1024;
+				// A bounded batch (kEventsPerWakeup).
 				int rc = d.observer->consume(kEventsPerWakeup);
 				if (rc < 0 && rc != -EINTR)
 					spdlog::warn("ring buffer: {}", errno_text(-rc));

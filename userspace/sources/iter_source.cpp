@@ -29,7 +29,7 @@ public:
 		Result<UniqueFd> fd = observer_.open_snapshot();
 		if (!fd)
 			return fd.error();
-		return read_snapshot_records(fd->get(), buf_, table);
+		return read_snapshot_records(fd->get(), buf_, table, between_);
 	}
 
 private:
@@ -39,7 +39,8 @@ private:
 
 } // namespace
 
-Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table)
+Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table,
+			     const std::function<void()> &between)
 {
 	if (buf.size() < kRecord)
 		return Error::msg("snapshot buffer smaller than one record", EINVAL);
@@ -63,6 +64,8 @@ Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table)
 			return st.error().wrap("iter/tcp snapshot");
 		std::memmove(buf.data(), buf.data() + whole, have - whole);
 		have -= whole;
+		if (between)
+			between();
 	}
 	if (have != 0)
 		return Error::msg("iter/tcp snapshot ends inside a record (" +

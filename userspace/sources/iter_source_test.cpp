@@ -3,11 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <vector>
 
 #include "core/abi.h"
+#include "core/event.h"
 #include "sources/source.h"
 
 namespace rcvgov {
@@ -29,7 +32,8 @@ std::vector<uint8_t> records(uint64_t n)
 
 // Writes bytes to a pipe in pieces of `piece` bytes (records split across
 // reads), reads them with a buffer of `buf_bytes`.
-Status run(const std::vector<uint8_t> &bytes, size_t piece, size_t buf_bytes, SocketTable &t)
+Status run(const std::vector<uint8_t> &bytes, size_t piece, size_t buf_bytes, SocketTable &t,
+	   const std::function<void()> &between = {})
 {
 	int p[2];
 	EXPECT_EQ(pipe2(p, O_CLOEXEC), 0);
@@ -42,7 +46,7 @@ Status run(const std::vector<uint8_t> &bytes, size_t piece, size_t buf_bytes, So
 	});
 	std::vector<uint8_t> buf(buf_bytes);
 	t.begin_round();
-	Status st = read_snapshot_records(p[0], buf, t);
+	Status st = read_snapshot_records(p[0], buf, t, between);
 	t.end_round();
 	w.join();
 	close(p[0]);
@@ -60,6 +64,29 @@ TEST(ReadSnapshotRecords, SplitReadsAllDecoded)
 	SocketTable one; // a buffer of one record, and a bit
 	ASSERT_TRUE(run(records(50), 100, sizeof(rcvgov_snapshot_rec) + 7, one).ok());
 	EXPECT_EQ(one.size(), 50u);
+}
+
+// Between chunks the table holds every record read so far, and the hook
+// may change it (an event applied mid-scan) without losing the scan's own.
+TEST(ReadSnapshotRecords, BetweenChunksSeesTheTableSoFar)
+{
+	SocketTable t;
+	std::vector<size_t> sizes;
+	auto between = [&] {
+		sizes.push_back(t.size());
+		Event e;
+		e.type = EventType::Inflation;
+		e.cookie = 99; // a socket the scan does not list (yet)
+		t.apply(e);
+	};
+	const size_t chunk = 10 * sizeof(rcvgov_snapshot_rec);
+	ASSERT_TRUE(run(records(45), chunk, chunk, t, between).ok());
+	ASSERT_GE(sizes.size(), 5u);
+	EXPECT_TRUE(std::is_sorted(sizes.begin(), sizes.end()));
+	EXPECT_EQ(sizes.front(), 10u);
+	EXPECT_EQ(t.size(), 46u);
+	EXPECT_NE(t.find(1044), nullptr);
+	EXPECT_NE(t.find(99), nullptr) << "an event of this round survives its end";
 }
 
 TEST(ReadSnapshotRecords, TruncatedRecordIsAnError)

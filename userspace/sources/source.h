@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -28,6 +29,16 @@ public:
 	// sockets collected before it are in the table; the caller decides
 	// whether the round counts.
 	virtual Status collect(SocketTable &table, uint64_t now_ns) = 0;
+
+	// Called between the chunks of a collect() (iter/tcp: every 64 KiB,
+	// about 600 sockets), still inside the namespace: where the daemon
+	// handles ring-buffer events, so a reaction does not wait for a whole
+	// scan (200 ms and more at 100 k sockets). It may look sockets up and
+	// act on them; it must not start another collect().
+	void set_between_chunks(std::function<void()> fn) { between_ = std::move(fn); }
+
+protected:
+	std::function<void()> between_;
 };
 
 // The BPF snapshot iterator: reads it in fixed chunks and decodes each chunk
@@ -39,7 +50,9 @@ std::unique_ptr<SnapshotSource> make_iter_source(bpf::Observer &observer);
 // buf (a whole number of records, at least one) and decodes each read
 // straight into the table, carrying a record split between reads over.
 // Memory does not grow with the number of sockets.
-Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table);
+// `between` (may be empty) runs after each chunk is in the table.
+Status read_snapshot_records(int fd, std::span<uint8_t> buf, SocketTable &table,
+			     const std::function<void()> &between = {});
 
 // NETLINK_SOCK_DIAG: one dump per call, with the inference (autotuned limit,
 // inflations, stall) that needs per-socket history kept in the source.
