@@ -26,7 +26,7 @@ source "$(dirname "$0")/../tests/lib.sh"
 source "$(dirname "$0")/lib.sh"
 need_root
 
-SIZES=$(smoke_or "10000 100000" "1000")
+SIZES=${P6_SIZES:-$(smoke_or "10000 100000" "1000")}
 BATCHES=$(smoke_or 4 1)
 BATCH=$(smoke_or 25 8)
 

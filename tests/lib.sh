@@ -74,7 +74,12 @@ cleanup() {
 		log "daemon log (last 30 lines):"
 		tail -n 30 "$TMP/rcvgovd.log" >&2
 	fi
-	rm -rf "$TMP"
+	# RCVGOV_KEEP_TMP=1 keeps the daemon log and the test's files.
+	if [ "${RCVGOV_KEEP_TMP:-0}" = 1 ]; then
+		log "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
 	exit $rc
 }
 trap cleanup EXIT
