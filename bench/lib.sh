@@ -97,8 +97,14 @@ hold_sockets() {
 }
 
 # time_limit SECONDS: ends this benchmark (through its cleanup) after SECONDS.
+# The sleep goes with the watcher: an orphaned sleep would keep the
+# benchmark's inherited descriptors (a caller's flock) for SECONDS.
 time_limit() {
-	(sleep "$1" && log "time limit of $1 s reached" && kill -TERM $$) &
+	(
+		sleep "$1" &
+		trap 'kill $! 2>/dev/null; exit 0' TERM
+		wait $! && log "time limit of $1 s reached" && kill -TERM $$
+	) &
 }
 
 # sockets_netns NS: a namespace for hold_sockets, loopback up, ephemeral

@@ -69,6 +69,10 @@ cleanup() {
 		kill -TERM "$DAEMON_PID"
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
+	# TERM first: background helpers (bench/lib.sh time_limit) stop
+	# their own children; then KILL whatever is left.
+	jobs -p | xargs -r kill -TERM 2>/dev/null
+	sleep 0.2
 	jobs -p | xargs -r kill -9 2>/dev/null
 	if [ $rc -ne 0 ] && [ $rc -ne "$KSFT_SKIP" ] && [ -f "$TMP/rcvgovd.log" ]; then
 		log "daemon log (last 30 lines):"
