@@ -24,6 +24,8 @@
 #      RCVGOV_KSFT_BLOG_SECS (blog pair duration per run, default 15),
 #      RCVGOV_KVM_TIMEOUT (seconds per VM, default 1800),
 #      RCVGOV_KSFT_COST=0 (no cost table in the patched VMs),
+#      RCVGOV_KSFT_DAEMON=0 (no rcvgovd run on the patched kernels),
+#      RCVGOV_BIN (rcvgovd and the pair programs, default build/bin),
 #      RCVGOV_KTEST_LOGS (log directory, default /tmp/rcvgov-ktest)
 # The host part runs network tests: run it under the shared lock,
 # `flock /tmp/rcvgov-daemon.lock scripts/kernel/run-kernel-tests.sh --no-vm`.
@@ -158,7 +160,37 @@ run_vm() { # base variant log
 		-append "console=ttyS0 panic=-1 quiet rcvgov.timeout=$((tmo - 30))" \
 		</dev/null 2>&1 | sed -u -e $'s/\r$//; s/\x1b\\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$log" || rc=$?
 	say "$b-$v VM finished in $((SECONDS - t0)) s (qemu rc $rc)"
+	[ "$v" = patched ] && [ "${RCVGOV_KSFT_DAEMON:-1}" = 1 ] && daemon_case "$b-$v" "$kdir" "$bz"
 	return 0
+}
+
+# daemon_case NAME KDIR BZIMAGE: rcvgovd end to end on a patched kernel
+# (BTF, tcp:tcp_rcvbuf_prune): tests/vm/observer_fexit.sh, expecting the
+# clamp hook on the tracepoint and the reader's inflation events from it.
+# Our kernels have no function tracer, so fexit on tcp_try_coalesce is
+# refused (EBUSY) and coalesce is expected on its fallback.
+daemon_case() {
+	local name=$1 kdir=$2 bz=$3 bin=${RCVGOV_BIN:-$repo/build/bin} t0=$SECONDS
+	local log=$logdir/vm-$name-rcvgovd.log p
+	ln -sf "$bz" "$kdir/vmlinuz"
+	local bins=()
+	for p in "$bin/rcvgovd" "$bin/rcvgovctl" "$bin/rcvgov-sender" "$bin/rcvgov-reader" \
+		"$(command -v jq)" "$(command -v chrt)" "$(command -v pkill)"; do
+		bins+=(--bin "$p")
+	done
+	if "$repo/scripts/vm/run-vm.sh" --kernel-dir "$kdir" --quiet --timeout 600 \
+		--log "$log.console" "${bins[@]}" \
+		--env RCVGOV_VM_EXPECT_COALESCE=tp_btf/tcp_probe \
+		--env RCVGOV_VM_EXPECT_CLAMP=tp_btf/tcp_rcvbuf_prune \
+		--env RCVGOV_VM_EXPECT_INFLATION=tp_btf/tcp_rcvbuf_prune \
+		--run "$repo/tests/vm/observer_fexit.sh" > "$log" 2>&1; then
+		echo "  PASS rcvgovd on $name: clamp hook and inflation events on tp_btf/tcp_rcvbuf_prune ($((SECONDS - t0)) s)"
+		npass=$((npass + 1))
+	else
+		echo "  FAIL rcvgovd on $name ($((SECONDS - t0)) s), log $log, console $log.console"
+		grep -a -E '^(FAIL|kernel|attempt)' "$log.console" | tail -n 8 | sed 's/^/    /'
+		nfail=$((nfail + 1))
+	fi
 }
 
 vm_case() { # base variant name

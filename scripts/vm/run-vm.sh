@@ -38,6 +38,10 @@ VM:
   -q, --quiet             do not stream the console; print its tail on failure
       --mem MB            guest RAM (default 1024)
       --smp N             guest CPUs (default 1)
+      --kernel-dir DIR    boot this kernel instead of Debian's stock one: a
+                          directory laid out like fetch-kernel.sh's (vmlinuz,
+                          kernel-release, lib/modules/RELEASE/...), e.g. one
+                          of scripts/kernel/build-kernel.sh's images
       --shell             boot to an interactive busybox shell (debugging)
   -h, --help
 
@@ -56,7 +60,7 @@ Example:
 EOF
 }
 
-mk_args=() run="" initrd="" keep="" timeout=${RCVGOV_VM_TIMEOUT:-600}
+mk_args=() run="" initrd="" keep="" kdir="" timeout=${RCVGOV_VM_TIMEOUT:-600}
 log=${RCVGOV_VM_LOG:-} quiet=0 mem=1024 smp=1 shell=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -69,6 +73,7 @@ while [ $# -gt 0 ]; do
 	-q | --quiet) quiet=1 ;;
 	--mem) mem=${2:?}; shift ;;
 	--smp) smp=${2:?}; shift ;;
+	--kernel-dir) kdir=${2:?}; shift ;;
 	--shell) shell=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument: $1" ;;
@@ -87,7 +92,11 @@ fi
 command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 not found: install qemu-system-x86 (run scripts/deps.sh)"
 command -v timeout >/dev/null 2>&1 || die "timeout not found (coreutils)"
 
-kdir=$("$here/fetch-kernel.sh") || die "fetch-kernel.sh failed (see above)"
+if [ -z "$kdir" ]; then
+	kdir=$("$here/fetch-kernel.sh") || die "fetch-kernel.sh failed (see above)"
+fi
+[ -f "$kdir/vmlinuz" ] && [ -f "$kdir/kernel-release" ] ||
+	die "$kdir has no vmlinuz or kernel-release: not a kernel directory"
 krel=$(cat "$kdir/kernel-release")
 
 name=$(basename "${run:-${initrd:-shell}}")
