@@ -13,7 +13,7 @@
 #                 make install
 #   integration   root, network namespaces, BPF on the running kernel
 #   bench-smoke   the system benchmarks P1-P7, short, nothing judged
-#   vm            qemu with Debian's stock 6.1 kernel
+#   vm            qemu with Debian's stock 6.1 and 6.12 cloud kernels
 #   kernel        the kernel series' kselftests in qemu and on the host
 #
 # A stage passes when its exit status is 0; nothing else is read from it.
