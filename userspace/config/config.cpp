@@ -215,7 +215,18 @@ Checked<Config> parse(std::string_view text, const std::string &source)
 	if (const auto *l = section(c, root, "ladder")) {
 		check_keys(c, *l, "ladder.",
 			   {"shrink_window", "clamp", "reclaim", "reclaim_pause_ms"});
-		get_bool(c, *l, "ladder.", "shrink_window", cfg.ladder.shrink_window);
+		if (const toml::node *n = l->get("shrink_window"); n && n->is_string()) {
+			c.seen(n, "ladder.shrink_window");
+			if (*n->value<std::string>() == "strict") {
+				cfg.ladder.shrink_window = true;
+				cfg.ladder.shrink_strict = true;
+			} else {
+				c.add(n, "ladder.shrink_window",
+				      "must be true, false or \"strict\"");
+			}
+		} else {
+			get_bool(c, *l, "ladder.", "shrink_window", cfg.ladder.shrink_window);
+		}
 		get_bool(c, *l, "ladder.", "clamp", cfg.ladder.clamp);
 		get_bool(c, *l, "ladder.", "reclaim", cfg.ladder.reclaim);
 		if (const toml::node *n = l->get("reclaim_pause_ms")) {

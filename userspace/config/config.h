@@ -36,8 +36,11 @@ std::optional<Cidr> parse_cidr(std::string_view s);
 
 struct Ladder {
 	bool shrink_window = true; // step 1: tcp_shrink_window=1 everywhere
-	bool clamp = true;	   // step 2: TCP_WINDOW_CLAMP + rcvbuf lock per socket
-	bool reclaim = true;	   // step 3: destroy the sockets stalled longest
+	// shrink_window = "strict": 2 (strict mode of patches/linux-*/0002)
+	// where the kernel takes it, 1 where it does not.
+	bool shrink_strict = false;
+	bool clamp = true;   // step 2: TCP_WINDOW_CLAMP + rcvbuf lock per socket
+	bool reclaim = true; // step 3: destroy the sockets stalled longest
 };
 
 // What holds destruction back ([safety]).

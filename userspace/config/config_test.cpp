@@ -164,6 +164,20 @@ key = ""
 		EXPECT_GT(x.line, 0) << x.text();
 }
 
+TEST(Config, ShrinkWindowStrict)
+{
+	Config c = config_of("[ladder]\nshrink_window = \"strict\"\n");
+	EXPECT_TRUE(c.ladder.shrink_window);
+	EXPECT_TRUE(c.ladder.shrink_strict);
+	c = config_of("[ladder]\nshrink_window = true\n");
+	EXPECT_TRUE(c.ladder.shrink_window);
+	EXPECT_FALSE(c.ladder.shrink_strict);
+	auto e = errors_of("[ladder]\nshrink_window = \"strictly\"\n");
+	ASSERT_EQ(e.size(), 1u);
+	EXPECT_EQ(e[0].key, "ladder.shrink_window");
+	EXPECT_NE(e[0].text().find("\"strict\""), std::string::npos) << e[0].text();
+}
+
 // Floats are not integers, whatever their size: 2.6e62 once reached
 // toml++'s float-to-int64 conversion, undefined behaviour (config_fuzz).
 TEST(Config, FloatsAreNotIntegers)

@@ -71,6 +71,7 @@ const std::vector<Row> &rows()
 		    {}},
 		LIVE("limits.force_below_floor", c.force_below_floor),
 		LIVE("ladder.shrink_window", c.ladder.shrink_window),
+		LIVE("ladder.shrink_window (strict)", c.ladder.shrink_strict),
 		LIVE("ladder.clamp", c.ladder.clamp),
 		LIVE("ladder.reclaim", c.ladder.reclaim),
 		LIVE("safety.destroy_per_round", uint64_t(c.safety.destroy_per_round)),

@@ -24,6 +24,8 @@ nlohmann::json shrink_json(const enforce::SysctlReport &r)
 				    {"now", n.now},	  {"changed", n.changed}};
 		if (!n.error.empty())
 			j["error"] = n.error;
+		if (n.no_strict)
+			j["no_strict"] = true; // shrink_window = "strict" refused: 1 there
 		ns.push_back(std::move(j));
 	}
 	return {{"set", r.counters.set},

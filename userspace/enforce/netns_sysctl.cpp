@@ -116,43 +116,50 @@ NetnsSysctl::apply(const std::vector<std::unique_ptr<netns::Namespace>> &namespa
 			st.before = adopted ? *adopted : v;
 			st.changed = adopted && *adopted != v;
 		}
-		if (v >= 1) { // compliant: 1, or 2 (strict mode), kept as it is
+		// Compliant: at the target or above (2, strict mode, is kept
+		// under target 1), or at 1 where the kernel has no strict mode.
+		const int target = (target_ == 2 && st.no_strict) ? 1 : target_;
+		if (v >= target) {
 			st.now = v;
 			continue;
 		}
 		if (dry_run) {
 			if (!seen_before || prev != v) {
-				spdlog::info("dry-run: would have set net.ipv4.tcp_shrink_window=1 "
-					     "in {} (now {})",
-					     where(ns), v);
+				spdlog::info(
+					"dry-run: would have set net.ipv4.tcp_shrink_window={} "
+					"in {} (now {})",
+					target, where(ns), v);
 				++c.would_set;
 			}
 			st.now = v;
 			continue;
 		}
-		Status w = journal_intent(ns, st.before);
-		if (w.ok())
-			w = ops_->write(ns, 1);
-		if (!w) {
+		int want = target;
+		if (Status w = raise(ns, st, v, want); !w) {
 			if (st.error != w.error().message)
-				spdlog::warn("could not set net.ipv4.tcp_shrink_window=1 in {}: {}",
-					     where(ns), w.error().message);
+				spdlog::warn(
+					"could not set net.ipv4.tcp_shrink_window={} in {}: {}",
+					want, where(ns), w.error().message);
 			st.error = w.error().message;
 			st.now = v;
 			++c.failed;
 			continue;
 		}
-		st.now = 1;
+		if (want == v) { // strict refused, and 1 was already there
+			st.now = v;
+			continue;
+		}
+		st.now = want;
 		st.changed = true;
-		if (seen_before && prev >= 1) {
+		if (seen_before && prev >= want) {
 			++c.refixed;
-			spdlog::warn("net.ipv4.tcp_shrink_window was reset to {} in {}: set to 1 "
+			spdlog::warn("net.ipv4.tcp_shrink_window was reset to {} in {}: set to {} "
 				     "again",
-				     v, where(ns));
+				     v, where(ns), want);
 		} else {
 			++c.set;
-			spdlog::info("set net.ipv4.tcp_shrink_window=1 in {} (was {})", where(ns),
-				     v);
+			spdlog::info("set net.ipv4.tcp_shrink_window={} in {} (was {})", want,
+				     where(ns), v);
 		}
 	}
 	forget_missing(namespaces);
@@ -182,7 +189,25 @@ void NetnsSysctl::forget_missing(const std::vector<std::unique_ptr<netns::Namesp
 	commit_journal();
 }
 
-Status NetnsSysctl::journal_intent(const netns::Namespace &ns, int before)
+Status NetnsSysctl::raise(const netns::Namespace &ns, NetnsSysctlEntry &st, int v, int &want)
+{
+	Status w = journal_intent(ns, st.before, want);
+	if (w.ok())
+		w = ops_->write(ns, want);
+	if (w.ok() || want != 2 || w.error().errnum != EINVAL)
+		return w;
+	st.no_strict = true;
+	spdlog::warn("net.ipv4.tcp_shrink_window=2 (strict mode) refused in {}: this kernel "
+		     "lacks the rcvgov series' strict mode; using 1 there",
+		     where(ns));
+	want = 1;
+	if (v >= 1)
+		return {};
+	w = journal_intent(ns, st.before, 1);
+	return w.ok() ? ops_->write(ns, 1) : w;
+}
+
+Status NetnsSysctl::journal_intent(const netns::Namespace &ns, int before, int set)
 {
 	if (!journal_)
 		return {};
@@ -191,7 +216,7 @@ Status NetnsSysctl::journal_intent(const netns::Namespace &ns, int before)
 			       .ino = ns.ino,
 			       .origin = ns.origin,
 			       .before = before,
-			       .set = 1});
+			       .set = set});
 	Status st = journal_->commit();
 	if (!st.ok())
 		return st.error().wrap("not changed: the journal cannot be written");

@@ -1,8 +1,10 @@
 // Step 1 of the enforcement ladder: net.ipv4.tcp_shrink_window >= 1 in every
 // network namespace (it is per namespace and every new one starts at 0),
 // keyed by netns cookie, remembering what each was before so it can be put
-// back. Any value >= 1 is compliant and kept (2 is the strict mode of this
-// project's kernel series); only 0 is set to 1. Every known namespace is
+// back. Any value >= the target is compliant and kept (2 is the strict
+// mode of this project's kernel series); a lower one is raised to it. The
+// target is 1, or 2 for [ladder] shrink_window = "strict", where a kernel
+// that refuses 2 (EINVAL: no strict mode) gets 1. Every known namespace is
 // re-read on every apply(), so a reset to 0 from inside is fixed within one
 // scan period. With a journal attached (journal/journal.h), every change
 // is recorded, with the original value and how to find the namespace
@@ -36,12 +38,13 @@ std::unique_ptr<SysctlOps> system_sysctl_ops();
 
 struct NetnsSysctlEntry {
 	uint64_t cookie = 0;
-	std::string origin;   // a path the namespace was found through
-	bool exists = false;  // the kernel has the sysctl
-	int before = -1;      // value found the first time we looked
-	int now = -1;	      // value after our last visit
-	bool changed = false; // rcvgovd set it (restore() puts `before` back)
-	std::string error;    // "" or the last failure
+	std::string origin;	// a path the namespace was found through
+	bool exists = false;	// the kernel has the sysctl
+	int before = -1;	// value found the first time we looked
+	int now = -1;		// value after our last visit
+	bool changed = false;	// rcvgovd set it (restore() puts `before` back)
+	std::string error;	// "" or the last failure
+	bool no_strict = false; // the kernel refused 2: strict mode absent
 };
 
 struct NetnsSysctlCounters {
@@ -69,6 +72,9 @@ struct RestoreReport {
 class NetnsSysctl {
 public:
 	explicit NetnsSysctl(std::unique_ptr<SysctlOps> ops = system_sysctl_ops());
+
+	// The value every namespace is brought to: 1 (default) or 2 (strict).
+	void set_target(int target) { target_ = target; }
 
 	// Visits every namespace: reads the value, sets 0 to 1 unless dry_run.
 	// Namespaces no longer in `namespaces` (forgotten by the registry) are
@@ -103,10 +109,15 @@ public:
 private:
 	// Records the change to come and commits it; an Error means: do not
 	// make it.
-	Status journal_intent(const netns::Namespace &ns, int before);
+	Status journal_intent(const netns::Namespace &ns, int before, int set);
 	void commit_journal();
 
+	// Writes `want` (journaled first); for 2 refused with EINVAL, marks
+	// the namespace no_strict and writes 1 instead when v is below it.
+	Status raise(const netns::Namespace &ns, NetnsSysctlEntry &st, int v, int &want);
+
 	std::unique_ptr<SysctlOps> ops_;
+	int target_ = 1;
 	journal::Journal *journal_ = nullptr;
 	std::map<uint64_t, NetnsSysctlEntry> states_; // by netns cookie
 	NetnsSysctlCounters total_;

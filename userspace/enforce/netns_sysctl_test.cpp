@@ -18,6 +18,7 @@ namespace {
 struct FakeSysctl {
 	std::map<uint64_t, int> value;
 	std::map<uint64_t, int> write_errno;
+	std::map<uint64_t, int> max; // the sysctl's range: above it EINVAL
 	std::vector<std::pair<uint64_t, int>> writes;
 	int reads = 0;
 };
@@ -37,6 +38,8 @@ public:
 	{
 		if (auto e = k_.write_errno.find(ns.cookie); e != k_.write_errno.end())
 			return Error::sys(e->second, "write tcp_shrink_window");
+		if (auto m = k_.max.find(ns.cookie); m != k_.max.end() && v > m->second)
+			return Error::sys(EINVAL, "write tcp_shrink_window");
 		k_.writes.emplace_back(ns.cookie, v);
 		k_.value[ns.cookie] = v;
 		return Status();
@@ -64,6 +67,46 @@ struct Fixture {
 	FakeSysctl k;
 	NetnsSysctl s{std::make_unique<FakeOps>(k)};
 };
+
+// [ladder] shrink_window = "strict": 2 where the kernel has strict mode
+// (0 and 1 raised, 2 kept), 1 where it refuses 2, asked only once there.
+TEST(NetnsSysctl, StrictTargetIsTwoWhereTheKernelTakesIt)
+{
+	Fixture f;
+	f.k.value = {{1, 0}, {2, 1}, {3, 2}, {4, 0}, {5, 1}};
+	f.k.max = {{4, 1}, {5, 1}}; // kernels without the series
+	f.s.set_target(2);
+	auto ns = namespaces({1, 2, 3, 4, 5});
+	auto c = f.s.apply(ns, false);
+	EXPECT_EQ(f.k.value[1], 2);
+	EXPECT_EQ(f.k.value[2], 2);
+	EXPECT_EQ(f.k.value[3], 2);
+	EXPECT_EQ(f.k.value[4], 1);
+	EXPECT_EQ(f.k.value[5], 1);
+	EXPECT_EQ(c.set, 3u); // 1, 2 and 4; 5 stays at 1
+	EXPECT_EQ(c.failed, 0u);
+	EXPECT_TRUE(f.s.entry(4)->no_strict);
+	EXPECT_TRUE(f.s.entry(5)->no_strict);
+	EXPECT_FALSE(f.s.entry(5)->changed);
+	EXPECT_EQ(f.s.entry(2)->before, 1);
+	const size_t writes = f.k.writes.size();
+	c = f.s.apply(ns, false);
+	EXPECT_EQ(f.k.writes.size(), writes) << "a second visit writes nothing";
+	EXPECT_EQ(c.set + c.refixed + c.failed, 0u);
+
+	// Back to target 1: 2 is compliant and kept; restore puts back what
+	// was found.
+	f.s.set_target(1);
+	c = f.s.apply(ns, false);
+	EXPECT_EQ(f.k.writes.size(), writes);
+	auto r = f.s.restore(ns);
+	EXPECT_EQ(r.restored, 3u);
+	EXPECT_EQ(f.k.value[1], 0);
+	EXPECT_EQ(f.k.value[2], 1);
+	EXPECT_EQ(f.k.value[3], 2);
+	EXPECT_EQ(f.k.value[4], 0);
+	EXPECT_EQ(f.k.value[5], 1);
+}
 
 TEST(NetnsSysctl, NewNamespaceZeroIsSetAndRecorded)
 {

@@ -80,6 +80,7 @@ void Governor::on_namespaces(const netns::Registry &registry)
 		sysctl_->forget_missing(registry);
 		return;
 	}
+	sysctl_->set_target(cfg_.ladder.shrink_strict ? 2 : 1);
 	(void)sysctl_->apply(registry, dry_run());
 }
 
