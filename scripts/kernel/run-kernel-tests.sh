@@ -183,8 +183,9 @@ daemon_case() {
 		--env RCVGOV_VM_EXPECT_COALESCE=tp_btf/tcp_probe \
 		--env RCVGOV_VM_EXPECT_CLAMP=tp_btf/tcp_rcvbuf_prune \
 		--env RCVGOV_VM_EXPECT_INFLATION=tp_btf/tcp_rcvbuf_prune \
+		--env RCVGOV_VM_EXPECT_STRICT=1 \
 		--run "$repo/tests/vm/observer_fexit.sh" > "$log" 2>&1; then
-		echo "  PASS rcvgovd on $name: clamp hook and inflation events on tp_btf/tcp_rcvbuf_prune ($((SECONDS - t0)) s)"
+		echo "  PASS rcvgovd on $name: clamp hook and inflation events on tp_btf/tcp_rcvbuf_prune, strict rung at 2 ($((SECONDS - t0)) s)"
 		npass=$((npass + 1))
 	else
 		echo "  FAIL rcvgovd on $name ($((SECONDS - t0)) s), log $log, console $log.console"

@@ -12,6 +12,10 @@
 #                                every overshoot event
 #   RCVGOV_VM_EXPECT_CLAMP       the clamp hook's attach path
 #   RCVGOV_VM_EXPECT_INFLATION   the source of the reader's inflation events
+#   RCVGOV_VM_EXPECT_STRICT      1: the kernel has strict mode (tcp_shrink_window=2)
+# Last, a reload with [ladder] shrink_window = "strict" must leave the
+# namespace at 2 where the kernel has strict mode, else at 1 with
+# "no_strict" in the status.
 set -eu
 EXPECT_COALESCE=${RCVGOV_VM_EXPECT_COALESCE:-fexit/tcp_try_coalesce}
 EXPECT_CLAMP=${RCVGOV_VM_EXPECT_CLAMP:-fentry+fexit/tcp_try_rmem_schedule}
@@ -108,4 +112,23 @@ echo "inflation events from $EXPECT_INFLATION for the reader's socket: $m"
 [ "$m" -gt 0 ] || fail "$EXPECT_INFLATION saw no inflation"
 jq -e "[.[] | select(.source != \"$EXPECT_COALESCE\")] | length == 0" /tmp/overshoot.json \
 	>/dev/null || fail "overshoot events from another path than $EXPECT_COALESCE"
+
+printf '[ladder]\nshrink_window = "strict"\nclamp = false\nreclaim = false\n' >/tmp/observe.toml
+pkill -HUP -x rcvgovd
+want=1
+[ "${RCVGOV_VM_EXPECT_STRICT:-0}" = 1 ] && want=2
+i=0
+until [ "$(cat /proc/sys/net/ipv4/tcp_shrink_window)" = "$want" ]; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "shrink_window = \"strict\": tcp_shrink_window is $(cat /proc/sys/net/ipv4/tcp_shrink_window), not $want"
+	sleep 0.2
+done
+$CTL status --json >/tmp/status.json
+strict_refused=$(jq '[.governance.shrink_window.namespaces[] | select(.no_strict)] | length' /tmp/status.json)
+echo "shrink_window = \"strict\": tcp_shrink_window=$want, namespaces without strict mode: $strict_refused"
+if [ "$want" = 2 ]; then
+	[ "$strict_refused" = 0 ] || fail "strict mode reported absent on a kernel that has it"
+else
+	[ "$strict_refused" -ge 1 ] || fail "strict mode refused but not reported (no_strict)"
+fi
 echo "PASS"
