@@ -201,8 +201,15 @@ Status NetnsSysctl::raise(const netns::Namespace &ns, NetnsSysctlEntry &st, int 
 		     "lacks the rcvgov series' strict mode; using 1 there",
 		     where(ns));
 	want = 1;
-	if (v >= 1)
+	if (v >= 1) {
+		// Nothing changes: the intent for 2 goes, unless an earlier
+		// change of ours is what the entry records.
+		if (journal_ && !st.changed) {
+			journal_->drop_sysctl(ns.cookie);
+			commit_journal();
+		}
 		return {};
+	}
 	w = journal_intent(ns, st.before, 1);
 	return w.ok() ? ops_->write(ns, 1) : w;
 }

@@ -89,6 +89,20 @@ TEST(NetnsSysctl, StrictTargetIsTwoWhereTheKernelTakesIt)
 	EXPECT_TRUE(f.s.entry(5)->no_strict);
 	EXPECT_FALSE(f.s.entry(5)->changed);
 	EXPECT_EQ(f.s.entry(2)->before, 1);
+	// Journaled: what changed (1, 2, 4), not the refused intent for 5.
+	journal::Journal mem;
+	{
+		FakeSysctl k2 = f.k;
+		k2.value[5] = 1;
+		NetnsSysctl s2{std::make_unique<FakeOps>(k2)};
+		s2.attach_journal(&mem);
+		s2.set_target(2);
+		k2.value = {{1, 0}, {5, 1}};
+		auto two = namespaces({1, 5});
+		s2.apply(two, false);
+		EXPECT_EQ(mem.contents().sysctls.count(1), 1u);
+		EXPECT_EQ(mem.contents().sysctls.count(5), 0u) << "nothing changed there";
+	}
 	const size_t writes = f.k.writes.size();
 	c = f.s.apply(ns, false);
 	EXPECT_EQ(f.k.writes.size(), writes) << "a second visit writes nothing";
