@@ -48,7 +48,7 @@ fi
 
 # --- event: the format is the documented ABI ---------------------------
 fields="skaddr sock_cookie saddr daddr sport dport family rcv_wscale size rmem_alloc rmem_alloc_after rcvbuf_old rcvbuf_new rcv_wnd rcv_ssthresh window_clamp action"
-names="TCP_RCVBUF_RAISED TCP_RCVBUF_HELD_STRICT TCP_RCVBUF_HELD_LOCKED TCP_RCVBUF_HELD_MEM TCP_RCVBUF_HELD_MAX TCP_RCVBUF_MEM_PRESSURE TCP_RCVBUF_COLLAPSED TCP_RCVBUF_OFO_PRUNED TCP_RCVBUF_DROPPED"
+names="TCP_RCVBUF_RAISED TCP_RCVBUF_HELD_STRICT TCP_RCVBUF_HELD_LOCKED TCP_RCVBUF_HELD_MEM TCP_RCVBUF_HELD_MAX TCP_RCVBUF_MEM_PRESSURE TCP_RCVBUF_COLLAPSED TCP_RCVBUF_OFO_PRUNED TCP_RCVBUF_DROPPED TCP_RCVBUF_FORCED"
 fmt=$(cat "$tr/$ev/format")
 missing=""
 for f in $fields; do
