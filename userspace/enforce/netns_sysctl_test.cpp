@@ -333,7 +333,7 @@ TEST(NetnsSysctlReal, NewNamespaceSetAndRestored)
 		GTEST_SKIP() << "needs root";
 	NetnsThread other;
 	if (other.error())
-		GTEST_SKIP() << "unshare(CLONE_NEWNET): " << other.error();
+		FAIL() << "unshare(CLONE_NEWNET) as root: " << other.error();
 	char tmpl[] = "/tmp/rcvgov-sysctl-XXXXXX";
 	std::string dir = mkdtemp(tmpl);
 	std::filesystem::create_symlink(other.ns_path(), dir + "/other");

@@ -291,7 +291,7 @@ TEST(RegistryReal, CookiesAndRunIn)
 	};
 	if (unshare_errno) {
 		finish();
-		GTEST_SKIP() << "unshare(CLONE_NEWNET): " << unshare_errno;
+		FAIL() << "unshare(CLONE_NEWNET) failed: errno " << unshare_errno;
 	}
 	TempRoot dirs;
 	fs::create_symlink("/proc/" + std::to_string(getpid()) + "/task/" + std::to_string(tid) +
