@@ -19,10 +19,13 @@
 #   clamp     once 64 KiB are queued in the stall (the window is still
 #             open, data in flight) the reader sets SO_RCVBUF 16384 on the
 #             live socket (what a userspace governor does): the queue is
-#             over the new limit, in-flight data is pruned/dropped
-#             (RcvQDrop, RcvPruned); the sender has to recover (with netem
-#             there is always data in flight: drops asserted; over the tbf
-#             fallback they are only reported)
+#             over the new limit, in-flight data is refused; the sender has
+#             to recover.  Refused means dropped over the limit (RcvQDrop,
+#             RcvPruned) or, once an ACK has announced the zero window
+#             (with 0005 that can be the first one), dropped outside it
+#             (TCPZeroWindowDrop).  With netem there is always data in
+#             flight: a refusal is asserted; over the tbf fallback the
+#             counters are only reported
 #   locked    SO_RCVBUF 65536 set before accept (locked from the start)
 #   pressure  net.ipv4.tcp_mem set just above what TCP uses now (memory
 #             pressure; tcp_mem is global, so only where
@@ -163,8 +166,9 @@ live_case() { # scenario shrink
 	if [ "$rrc" != 0 ] || [ "$src" != 0 ] || [ "$rx" != ok ] || [ "$tx" != ok ]; then
 		ktap_fail "$st" "live $sc send=${tx:-rc$src} recv=${rx:-rc$rrc}"
 	elif [ "$sc" = clamp ] && [ "$have_netem" = 1 ] &&
-		[ $(($(ksft_field "$d" TCPRcvQDrop) + $(ksft_field "$d" RcvPruned))) -eq 0 ]; then
-		ktap_fail "$st" "live clamp no-drop (TCPRcvQDrop and RcvPruned +0)"
+		[ $(($(ksft_field "$d" TCPRcvQDrop) + $(ksft_field "$d" RcvPruned) +
+			$(ksft_field "$d" TCPZeroWindowDrop))) -eq 0 ]; then
+		ktap_fail "$st" "live clamp no-drop (TCPRcvQDrop, RcvPruned, TCPZeroWindowDrop +0)"
 	else
 		ktap_ok "$st"
 	fi
