@@ -59,7 +59,10 @@ finish() { # rc [reason]
 	sync
 	echo
 	echo "RCVGOV-VM-RESULT rc=$1${2:+ reason=$2}"
-	poweroff -f
+	# qemu runs with -no-reboot, so a reboot ends it too; a kernel
+	# without ACPI (the kselftest kernels) cannot power off, only halt,
+	# and a halted guest would keep qemu running until its timeout
+	if [ -d /sys/firmware/acpi ]; then poweroff -f; else reboot -f; fi
 	sleep 5
 	exit "$1" # init exiting panics the kernel; panic=-1 + -no-reboot ends qemu
 }
