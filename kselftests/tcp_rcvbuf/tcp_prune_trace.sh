@@ -13,8 +13,9 @@
 #            rcvbuf_new == rcvbuf_old, never RAISED
 #   locked   shrink=1, SO_RCVBUF set on the listener: TCP_RCVBUF_HELD_LOCKED,
 #            never RAISED, never HELD_STRICT
-#   ipv6     an IPv6 stream over veth whose reader stalls and clamps
-#            SO_RCVBUF to 16384 (in-flight data no longer fits): events
+#   ipv6     an IPv6 stream over veth (10 ms each way) whose reader
+#            stalls and, once 64 KiB are queued, clamps SO_RCVBUF to
+#            16384 (in-flight data no longer fits): events
 #            with family=AF_INET6 and the stream's addresses;
 #            TCP_RCVBUF_DROPPED when the kernel counted a drop
 #            (TCPRcvQDrop), and DROPPED or FORCED when a prune failed
@@ -159,6 +160,10 @@ tun_case held 2 TCP_RCVBUF_HELD_STRICT
 tun_case locked 1 TCP_RCVBUF_HELD_LOCKED 65536
 
 # --- ipv6: a stalled IPv6 reader that clamps its buffer -----------------
+delay_qdisc() { # ns dev: netem 10 ms, or a tbf queue where netem is absent
+	tc -n "$1" qdisc add dev "$2" root netem delay 10ms limit 10000 2>/dev/null ||
+		tc -n "$1" qdisc add dev "$2" root tbf rate 200mbit burst 32k latency 20ms
+}
 ipv6_case() {
 	local nss nsr rxo m0 m1 d drops e
 	netns_new nss tr6s
@@ -167,17 +172,29 @@ ipv6_case() {
 		ktap_fail ipv6 "setup: veth"
 		return
 	fi
+	# 10 ms each way, and the clamp once 64 KiB are queued in the stall:
+	# data is then in flight, inside the window, when the buffer shrinks,
+	# so segments arrive over the new limit and prune runs.  On a bare
+	# veth the 1-CPU VM often had the queue full and the window closed
+	# when the reader stalled: nothing arrived until it read again, and
+	# nothing was pruned (PruneCalled +0).
+	if ! delay_qdisc "$nss" v6s || ! delay_qdisc "$nsr" v6r; then
+		ktap_fail ipv6 "setup: qdisc"
+		netns_del "$nss" "$nsr"
+		return
+	fi
 	ns_sysctl "$nsr" net/ipv4/tcp_rmem "4096 131072 1048576"
 	rxo=$(mktemp)
 	m0=$(ksft_mibs "$nsr" TCPRcvQDrop RcvPruned PruneCalled)
 	trace_on 7200 || { ktap_fail ipv6 "setup: tracefs filter"; return; }
-	ip netns exec "$nsr" "$stream" -n 4194304 --stall-at 1048576 --stall-secs 2 --clamp 16384 \
-		-T 60 recv fd80::2 7200 > "$rxo" &
+	ip netns exec "$nsr" "$stream" -n 4194304 --stall-at 1048576 --stall-secs 2 \
+		--clamp 16384 --clamp-rmem 65536 -T 60 recv fd80::2 7200 > "$rxo" &
 	ip netns exec "$nss" "$stream" -n 4194304 -T 60 send fd80::2 7200 > /dev/null
 	wait $!
 	trace_off
 	m1=$(ksft_mibs "$nsr" TCPRcvQDrop RcvPruned PruneCalled)
 	d=$(ksft_mib_delta "$m0" "$m1")
+	grep -h 'SO_RCVBUF clamped' "$rxo"
 	echo "# receiver: $d; $(ksft_kv "$rxo" recv_result)"
 	rm -f "$rxo"
 	netns_del "$nss" "$nsr"
