@@ -49,8 +49,9 @@ pdir=$repo/patches/linux-$base
 srcpkg=linux-source-$base
 cache=${RCVGOV_KCACHE:-/var/cache/rcvgov/kernel}
 # options the tests and rcvgovd cannot do without: checked after configuring
-required="CONFIG_DEBUG_INFO_BTF CONFIG_MPTCP CONFIG_MPTCP_IPV6 CONFIG_BPF_EVENTS
-	CONFIG_BPF_JIT CONFIG_VETH CONFIG_TUN CONFIG_NET_SCH_NETEM CONFIG_INET_DIAG"
+required="CONFIG_64BIT CONFIG_DEBUG_INFO_BTF CONFIG_MPTCP CONFIG_MPTCP_IPV6
+	CONFIG_BPF_EVENTS CONFIG_BPF_JIT CONFIG_VETH CONFIG_TUN CONFIG_NET_SCH_NETEM
+	CONFIG_NET_SCH_TBF CONFIG_INET_DIAG CONFIG_SOCK_CGROUP_DATA CONFIG_SERIAL_8250_CONSOLE"
 
 log() { echo "build-kernel[$base]: $*" >&2; }
 
@@ -110,8 +111,8 @@ build_base() {
 	tar -C "$tmp" -xf "$tarball"
 	mv "$tmp/$srcpkg" "$tmp/src"
 	cp "$frag" "$tmp/src/kernel/configs/rcvgov.config"
-	log "configuring (defconfig + rcvgov.config)"
-	kmake -C "$tmp/src" -s defconfig rcvgov.config > "$tmp/src/config.log" 2>&1 ||
+	log "configuring (allnoconfig + rcvgov.config)"
+	kmake -C "$tmp/src" -s allnoconfig rcvgov.config > "$tmp/src/config.log" 2>&1 ||
 		{ cat "$tmp/src/config.log" >&2; exit 1; }
 	check_config "$tmp/src"
 	log "building unpatched bzImage with -j$jobs (log: $tmp/src/build.log)"
