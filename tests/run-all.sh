@@ -71,6 +71,40 @@ stage() {
 		"$([ "$rc" -eq 0 ] && echo ok || echo FAIL)" "$p" "$f" "$secs")")
 }
 
+# The kernel stage's builds are the longest step on a fresh machine (a
+# cold unpatched build with BTF, then the patched one on top of it) and
+# need nothing the other stages make, so they start now, in the
+# background under nice 19, and use the CPU the other stages leave idle
+# (integration and bench-smoke mostly wait on the network and on timers).
+# The kernel stage waits for them and then finds both kernels in the
+# cache (build-kernel.sh also serialises on its own lock). A warm cache
+# makes this a few stat()s. KERNEL_PREBUILD=0 turns it off.
+prebuild_pid=""
+prebuild_log=$BUILD/kernel-prebuild.log
+prebuild_stop() {
+	[ -n "$prebuild_pid" ] || return 0
+	kill -- -"$prebuild_pid" 2>/dev/null
+	wait "$prebuild_pid" 2>/dev/null
+	prebuild_pid=""
+}
+case " $STAGES " in
+*" kernel "*)
+	if [ "${KERNEL_PREBUILD:-1}" = 1 ]; then
+		mkdir -p "$BUILD"
+		# shellcheck disable=SC2016 # $1 is bash -c's own argument
+		setsid bash -c 'for b in $1; do
+			for v in unpatched patched; do
+				./scripts/kernel/build-kernel.sh --base "$b" "$v" >/dev/null || exit 1
+			done
+		done' prebuild "${KERNEL_BASES:-6.1}" > "$prebuild_log" 2>&1 &
+		prebuild_pid=$!
+		prebuild_t0=$SECONDS
+		trap prebuild_stop EXIT
+		echo "kernel builds for ${KERNEL_BASES:-6.1} started in the background (log $prebuild_log)"
+	fi
+	;;
+esac
+
 stage format-check make --no-print-directory -s BUILD="$BUILD" format-check
 stage unit ./tests/run-unit.sh
 stage unit-asan ./tests/run-unit.sh --asan
@@ -90,6 +124,16 @@ stage vm ./tests/vm/run-vm-tests.sh
 # KERNEL_BASES: the bases built and tested (default 6.1: two cold BTF
 # kernel builds per base do not fit the CI budget on 2 cores; the 6.12
 # series runs with KERNEL_BASES="6.1 6.12").
+if [ -n "$prebuild_pid" ]; then
+	echo "=== waiting for the background kernel builds (started $((SECONDS - prebuild_t0)) s ago)"
+	w0=$SECONDS
+	wait "$prebuild_pid"
+	prc=$?
+	prebuild_pid=""
+	# a failed build is built again, and reported, by the kernel stage
+	echo "kernel builds: rc $prc, $((SECONDS - prebuild_t0)) s in all, waited $((SECONDS - w0)) s"
+	grep -a 'took\|cached\|FAILED\|does not apply' "$prebuild_log" | sed 's/^/  /'
+fi
 stage kernel ./scripts/kernel/run-kernel-tests.sh --base "${KERNEL_BASES:-6.1}"
 
 echo "=== stages"
