@@ -116,6 +116,13 @@ netns_new() { nl_ns_new "$@"; } # VAR prefix: creates a netns, registered for cl
 netns_del() { nl_ns_del "$@"; } # ns: kills what runs in it, deletes it
 # write a sysctl inside a netns; returns non-zero if the kernel refuses it
 ns_sysctl() { nl_sysctl_set "$1" "$2" "$3" 2>/dev/null; } # ns path value
+
+# ksft_tbf_qdisc NS DEV: the delay where the kernel has no netem: a tbf
+# queue (200 mbit) holding up to 20 ms of data, so bulk data still sees
+# an RTT of tens of ms (the RTO is 200 ms and up either way)
+ksft_tbf_qdisc() {
+	tc -n "$1" qdisc add dev "$2" root tbf rate 200mbit burst 32k latency 20ms
+}
 ns_has_sysctl() { nl_sysctl_exists "$1" "$2"; }
 # a TcpExt/IpExt counter of the netns
 ns_mib() { # ns name

@@ -71,7 +71,7 @@ live_qdisc() { # ns dev netem-args
 		# shellcheck disable=SC2086
 		tc -n "$1" qdisc add dev "$2" root netem $3 limit 10000
 	else
-		tc -n "$1" qdisc add dev "$2" root tbf rate 200mbit burst 32k latency 20ms
+		ksft_tbf_qdisc "$1" "$2"
 	fi
 }
 
