@@ -146,6 +146,17 @@ static void sample(int fd, struct sample *s, int force)
 	}
 }
 
+/* One turn of a transfer loop: sample, then 1 once the -t time is up,
+ * -1 past the deadline, 0 to go on.
+ */
+static int turn(int fd, struct sample *s, double stop, double end)
+{
+	sample(fd, s, 0);
+	if (stop && now() >= stop)
+		return 1;
+	return now() > end ? -1 : 0;
+}
+
 /* CPU time of this process so far, in ms (user + system) */
 static long cpu_ms(void)
 {
@@ -195,12 +206,12 @@ static int do_send(const char *addr, int port)
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
 		long long want = opt.chunk;
 		ssize_t n;
-		int i;
+		int i, t;
 
-		sample(fd, &s, 0);
-		if (stop && now() >= stop)
+		t = turn(fd, &s, stop, end);
+		if (t > 0)
 			break;
-		if (now() > end) {
+		if (t < 0) {
 			printf("send_bytes=%lld\nsend_result=timeout wrote %lld bytes\n", off, off);
 			return 1;
 		}
@@ -310,12 +321,12 @@ static int do_recv(const char *addr, int port)
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
-		int i;
+		int i, t;
 
-		sample(fd, &s, 0);
-		if (stop && now() >= stop)
+		t = turn(fd, &s, stop, end);
+		if (t > 0)
 			break;
-		if (now() > end) {
+		if (t < 0) {
 			printf("recv_bytes=%lld\nrecv_result=timeout got %lld of %lld bytes\n",
 			       off, off, opt.bytes);
 			return 1;
