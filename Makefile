@@ -295,13 +295,13 @@ unit-test-asan: $(BIN)/rcvgov-unit-tests-asan
 	BUILD=$(BUILD) ./tests/run-unit.sh --asan
 
 integration-test: all
-	./tests/run-integration.sh
+	RCVGOV_BIN=$(abspath $(BIN)) ./tests/run-integration.sh
 
 vm-test: all
-	./tests/vm/run-vm-tests.sh
+	RCVGOV_BIN=$(abspath $(BIN)) ./tests/vm/run-vm-tests.sh
 
 kernel-test: all
-	./scripts/kernel/run-kernel-tests.sh
+	RCVGOV_BIN=$(abspath $(BIN)) ./scripts/kernel/run-kernel-tests.sh
 
 # The system benchmarks P1-P7 (docs/performance.md): each figure next to
 # its anchor measured in the same run, as a table and as JSON in
