@@ -116,13 +116,6 @@ netns_new() { nl_ns_new "$@"; } # VAR prefix: creates a netns, registered for cl
 netns_del() { nl_ns_del "$@"; } # ns: kills what runs in it, deletes it
 # write a sysctl inside a netns; returns non-zero if the kernel refuses it
 ns_sysctl() { nl_sysctl_set "$1" "$2" "$3" 2>/dev/null; } # ns path value
-
-# ksft_tbf_qdisc NS DEV: the delay where the kernel has no netem: a tbf
-# queue (200 mbit) holding up to 20 ms of data, so bulk data still sees
-# an RTT of tens of ms (the RTO is 200 ms and up either way)
-ksft_tbf_qdisc() {
-	tc -n "$1" qdisc add dev "$2" root tbf rate 200mbit burst 32k latency 20ms
-}
 ns_has_sysctl() { nl_sysctl_exists "$1" "$2"; }
 # a TcpExt/IpExt counter of the netns
 ns_mib() { # ns name
@@ -130,6 +123,25 @@ ns_mib() { # ns name
 		NR % 2 == 1 { for (i = 2; i <= NF; i++) h[i] = $i; next }
 		{ for (i = 2; i <= NF; i++) if (h[i] == n) v = $i }
 		END { print v + 0 }'
+}
+
+# ksft_tbf_qdisc NS DEV [TBF]: the delay where the kernel has no netem: a
+# tbf queue, by default 200 mbit holding up to 20 ms of data, so bulk data
+# still sees an RTT of tens of ms (the RTO is 200 ms and up either way)
+ksft_tbf_qdisc() {
+	# shellcheck disable=SC2086 # TBF is an argument list
+	tc -n "$1" qdisc add dev "$2" root tbf ${3:-rate 200mbit burst 32k latency 20ms}
+}
+# ksft_delay_qdisc NS DEV NETEM [TBF]: netem NETEM (limit 10000) on DEV,
+# or where netem is absent ksft_tbf_qdisc, said loudly once per test
+ksft_delay_qdisc() {
+	# shellcheck disable=SC2086 # NETEM is an argument list
+	tc -n "$1" qdisc add dev "$2" root netem $3 limit 10000 2>/dev/null && return 0
+	if [ -z "${ksft_tbf_said:-}" ]; then
+		echo "# WARNING: no netem qdisc in this kernel: delay from a tbf queue (${4:-rate 200mbit burst 32k latency 20ms}) instead"
+		ksft_tbf_said=1
+	fi
+	ksft_tbf_qdisc "$1" "$2" "${4:-}"
 }
 
 # ksft_bin VAR NAME: VAR = path of the program built from NAME.c by the

@@ -32,12 +32,8 @@ ksft_bin stream tcp_stream || nl_skip "no tcp_stream and no gcc"
 secs=${RCVGOV_COST_SECS:-5}
 mibs="PruneCalled TCPRcvCollapsed RcvPruned TCPRcvQDrop OfoPruned TCPToZeroWindowAdv"
 
-qdisc() { # ns dev
-	tc -n "$1" qdisc add dev "$2" root netem delay 5ms limit 10000 2>/dev/null && return 0
-	[ -n "$qwarned" ] || echo "# no netem: a 1 gbit tbf queue (latency 10 ms) gives the delay" >&2
-	qwarned=1
-	tc -n "$1" qdisc add dev "$2" root tbf rate 1gbit burst 64k latency 10ms
-}
+# netem 5 ms, or (said once) a 1 gbit tbf queue with 10 ms of latency
+qdisc() { ksft_delay_qdisc "$1" "$2" "delay 5ms" "rate 1gbit burst 64k latency 10ms"; }
 
 row() { # scenario shrink
 	local nss nsr rxo txo m0 m1 d ropt sopt b t mbs

@@ -160,11 +160,6 @@ tun_case held 2 TCP_RCVBUF_HELD_STRICT
 tun_case locked 1 TCP_RCVBUF_HELD_LOCKED 65536
 
 # --- ipv6: a stalled IPv6 reader that clamps its buffer -----------------
-delay_qdisc() { # ns dev: netem 10 ms, or a tbf queue where netem is absent
-	tc -n "$1" qdisc add dev "$2" root netem delay 10ms limit 10000 2>/dev/null && return 0
-	echo "# WARNING: no netem qdisc in this kernel: delay from a tbf queue instead"
-	ksft_tbf_qdisc "$1" "$2"
-}
 ipv6_case() {
 	local nss nsr rxo m0 m1 d drops failed e
 	netns_new nss tr6s
@@ -179,7 +174,8 @@ ipv6_case() {
 	# veth the 1-CPU VM often had the queue full and the window closed
 	# when the reader stalled: nothing arrived until it read again, and
 	# nothing was pruned (PruneCalled +0).
-	if ! delay_qdisc "$nss" v6s || ! delay_qdisc "$nsr" v6r; then
+	if ! ksft_delay_qdisc "$nss" v6s "delay 10ms" ||
+		! ksft_delay_qdisc "$nsr" v6r "delay 10ms"; then
 		ktap_fail ipv6 "setup: qdisc"
 		netns_del "$nss" "$nsr"
 		return
