@@ -71,7 +71,7 @@ fi
 if [ ! -r /sys/kernel/btf/vmlinux ]; then
 	ktap_missing btf "no-btf /sys/kernel/btf/vmlinux"
 elif ! command -v bpftool >/dev/null; then
-	ktap_skip btf "setup: no bpftool"
+	ktap_fail btf "setup: no bpftool (apt-get install bpftool)"
 else
 	enum=$(bpftool btf dump file /sys/kernel/btf/vmlinux format raw 2>/dev/null |
 		awk '/^\[[0-9]+\] ENUM .tcp_rcvbuf_prune_action./ { on = 1; print; next }
